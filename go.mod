@@ -1,0 +1,3 @@
+module github.com/tcptrace/tcptrace
+
+go 1.25
