@@ -1,0 +1,112 @@
+package capture
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+)
+
+const (
+	// maxPacketRecord caps the captured length of one packet record. No
+	// link tcptrace reads has frames this large (even 64 KiB TSO bursts
+	// fit), and it bounds what a lying length field can make us buffer.
+	maxPacketRecord = 256 << 10
+
+	// maxParsedBlock caps a pcapng block that is read whole (section and
+	// interface headers, packet blocks). Unknown blocks are skipped with
+	// Discard, whatever their size.
+	maxParsedBlock = maxPacketRecord + 64<<10
+
+	// readBufferSize is the bufio size: one refill serves thousands of small
+	// packets, and every record we Peek fits, so packet bytes are handed
+	// out straight from the buffer without a copy.
+	readBufferSize = 1 << 20
+)
+
+// FileError reports damage in a capture file: what is wrong, the 1-based
+// number of the packet record being read within its file (0 for the file
+// header) and the byte offset of the record or block where it went wrong.
+// For gzip-compressed files the offset counts decompressed bytes.
+type FileError struct {
+	File   string
+	Packet uint64
+	Offset int64
+	Err    error
+}
+
+func (e *FileError) Error() string {
+	if e.Packet == 0 {
+		return fmt.Sprintf("%s: %v (byte offset %d)", e.File, e.Err, e.Offset)
+	}
+	return fmt.Sprintf("%s: %v at packet %d (byte offset %d)", e.File, e.Err, e.Packet, e.Offset)
+}
+
+func (e *FileError) Unwrap() error { return e.Err }
+
+// errTruncatedRecord is the cause when the file ends inside a record or block.
+var errTruncatedRecord = errors.New("truncated record")
+
+// errTruncatedHeader is the cause when the file ends inside its file header.
+var errTruncatedHeader = errors.New("truncated file header")
+
+// stream is a position-tracking reader over one (decompressed) capture file,
+// shared by the pcap and pcapng record readers.
+type stream struct {
+	name    string
+	br      *bufio.Reader
+	off     int64  // offset of the next unread byte
+	packets uint64 // packet records returned so far
+}
+
+// errorf makes a FileError at the given offset for the record being read.
+func (s *stream) errorf(off int64, format string, args ...any) error {
+	return &FileError{File: s.name, Packet: s.packets + 1, Offset: off, Err: fmt.Errorf(format, args...)}
+}
+
+// fail wraps err (a read error) for the record at off: an early end of file
+// becomes errTruncatedRecord, anything else (a gzip checksum, an I/O error)
+// is passed on.
+func (s *stream) fail(off int64, err error) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = errTruncatedRecord
+	}
+	return &FileError{File: s.name, Packet: s.packets + 1, Offset: off, Err: err}
+}
+
+// peek returns the next n bytes without consuming them. n must not exceed
+// readBufferSize. A clean end of file before any byte gives io.EOF; an end
+// inside the n bytes gives io.ErrUnexpectedEOF.
+func (s *stream) peek(n int) ([]byte, error) {
+	b, err := s.br.Peek(n)
+	if err == nil {
+		return b, nil
+	}
+	if err == io.EOF && len(b) > 0 {
+		return b, io.ErrUnexpectedEOF
+	}
+	return b, err
+}
+
+// skip consumes n bytes that were already peeked.
+func (s *stream) skip(n int) {
+	_, _ = s.br.Discard(n) // cannot fail: Peek already buffered these bytes
+	s.off += int64(n)
+}
+
+// discard consumes n bytes that may not be buffered (an unknown block).
+func (s *stream) discard(n int64) error {
+	for n > 0 {
+		chunk := int(min(n, 1<<30))
+		got, err := s.br.Discard(chunk)
+		s.off += int64(got)
+		n -= int64(got)
+		if err != nil {
+			if err == io.EOF {
+				return io.ErrUnexpectedEOF
+			}
+			return err
+		}
+	}
+	return nil
+}
