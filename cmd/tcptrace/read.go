@@ -1,0 +1,262 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/pflag"
+
+	"github.com/tcptrace/tcptrace/capture"
+	"github.com/tcptrace/tcptrace/report"
+	"github.com/tcptrace/tcptrace/tcp"
+	"github.com/tcptrace/tcptrace/tracker"
+)
+
+const readUsage = `Usage: tcptrace read [flags] FILE...
+
+Reads pcap and pcapng files (gzip-compressed or not; "-" is stdin), merges
+several files in time order, and reports every TCP connection's endpoint
+states, transitions and anomalies.
+
+Flags:
+`
+
+type readOptions struct {
+	all, transitions bool
+	filter, format   string
+	color            string
+	tracker          tracker.Config
+}
+
+func cmdRead(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var o readOptions
+	fs := pflag.NewFlagSet("read", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	def := tracker.DefaultConfig()
+	fs.BoolVarP(&o.all, "all", "a", false, "list every connection, not only those with warnings or errors")
+	fs.BoolVarP(&o.transitions, "transitions", "t", false, "print every state change (text format)")
+	fs.StringVarP(&o.filter, "filter", "f", "", "tcpdump/BPF filter `EXPR`, e.g. 'port 443' (needs libpcap)")
+	fs.StringVar(&o.format, "format", "text", "output `FORMAT`: text or json (JSON Lines)")
+	fs.StringVar(&o.color, "color", "auto", "colour text output: auto, always or never (NO_COLOR is honoured)")
+	fs.DurationVar(&o.tracker.MSL, "msl", def.MSL, "maximum segment lifetime; TIME_WAIT lasts 2×MSL of capture time")
+	fs.DurationVar(&o.tracker.HalfCloseTimeout, "half-close-timeout", def.HalfCloseTimeout, "CLOSE_WAIT longer than this is half_closed")
+	fs.IntVar(&o.tracker.Pileup, "pileup", def.Pileup, "`N` connections at once in CLOSE_WAIT (per ip:port) or TIME_WAIT (per host) make a pileup")
+	help := fs.BoolP("help", "h", false, "show this help")
+	if err := fs.Parse(args); err != nil {
+		return failUsage(stderr, err, "read")
+	}
+	if *help {
+		fmt.Fprint(stdout, readUsage+fs.FlagUsages())
+		return exitOK
+	}
+	if err := o.check(fs.Args()); err != nil {
+		return failUsage(stderr, err, "read")
+	}
+	color, err := useColor(o.color, stdout)
+	if err != nil {
+		return failUsage(stderr, err, "read")
+	}
+
+	res, readErr := analyse(fs.Args(), o)
+	if res == nil {
+		return fail(stderr, readErr, hintFor(readErr))
+	}
+	var werr error
+	if o.format == "json" {
+		werr = writeJSON(stdout, res)
+	} else {
+		werr = writeText(stdout, res, o, color)
+	}
+	if werr != nil && !errors.Is(werr, errBrokenPipe) {
+		return fail(stderr, fmt.Errorf("writing the report: %w", werr), "")
+	}
+	if readErr != nil {
+		return fail(stderr, readErr, hintFor(readErr)+" (the report above covers the packets before the damage)")
+	}
+	return exitOK
+}
+
+func (o *readOptions) check(files []string) error {
+	if len(files) == 0 {
+		return &usageError{msg: "no capture file given", hint: "tcptrace read FILE.pcap (or - for stdin)"}
+	}
+	if o.format != "text" && o.format != "json" {
+		return &usageError{msg: fmt.Sprintf("unknown --format %q", o.format), hint: "use --format text or --format json"}
+	}
+	if o.tracker.MSL <= 0 || o.tracker.HalfCloseTimeout <= 0 {
+		return &usageError{msg: "--msl and --half-close-timeout must be positive durations", hint: "for example --msl 30s"}
+	}
+	if o.tracker.Pileup < 1 {
+		return &usageError{msg: "--pileup must be at least 1"}
+	}
+	return nil
+}
+
+var errBrokenPipe = errors.New("broken pipe")
+
+// useColor decides colour: always/never as asked, auto only on a terminal
+// and without NO_COLOR.
+func useColor(mode string, stdout io.Writer) (bool, error) {
+	switch mode {
+	case "always":
+		return true, nil
+	case "never":
+		return false, nil
+	case "auto":
+		if _, set := os.LookupEnv("NO_COLOR"); set {
+			return false, nil
+		}
+		f, ok := stdout.(*os.File)
+		return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())), nil
+	}
+	return false, &usageError{msg: fmt.Sprintf("unknown --color %q", mode), hint: "use --color auto, always or never"}
+}
+
+// result is everything one analysis produced.
+type result struct {
+	conns   []*tracker.Conn
+	summary report.Summary
+}
+
+// analyse reads every packet, runs the tracker and summarises. When reading
+// stops on damaged input it still returns the results so far, with the error.
+// A nil result means nothing could be read at all.
+func analyse(files []string, o readOptions) (*result, error) {
+	r, err := capture.Files(files, capture.Options{Filter: o.filter})
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	tr := tracker.New(o.tracker)
+	var (
+		seg         tcp.Segment
+		first, last int64
+		readErr     error
+	)
+	for {
+		kind, err := r.Next(&seg)
+		if err != nil {
+			if err != io.EOF {
+				readErr = err
+			}
+			break
+		}
+		if first == 0 || seg.Time < first {
+			first = seg.Time
+		}
+		last = max(last, seg.Time)
+		if kind == capture.KindTCP {
+			tr.Process(&seg)
+		}
+	}
+	tr.Finish()
+	st := r.Stats()
+	in := report.Input{
+		Files:        files,
+		Packets:      st.Packets,
+		TCPPackets:   st.ByKind[capture.KindTCP],
+		Skipped:      map[string]uint64{},
+		TruncatedTCP: st.TruncatedTCP,
+		TimeWentBack: st.TimeWentBack,
+		FirstTime:    first,
+		LastTime:     last,
+	}
+	for k := capture.Kind(0); int(k) < capture.NumKinds; k++ {
+		if k != capture.KindTCP {
+			in.Skipped[k.String()] = st.ByKind[k]
+		}
+	}
+	for _, f := range st.Files {
+		in.Notes = append(in.Notes, f.Notes()...)
+	}
+	if readErr != nil {
+		in.Error = readErr.Error()
+	}
+	return &result{conns: tr.Conns(), summary: report.Summarize(in, tr.Conns(), tr.Pileups())}, readErr
+}
+
+func writeJSON(w io.Writer, res *result) error {
+	j := report.NewJSON(w)
+	for _, c := range res.conns {
+		if err := j.Conn(c); err != nil {
+			return err
+		}
+	}
+	for _, p := range res.summary.Pileups {
+		if err := j.Pileup(p); err != nil {
+			return err
+		}
+	}
+	return j.Summary(res.summary)
+}
+
+func writeText(w io.Writer, res *result, o readOptions, color bool) error {
+	t := report.NewText(w, color)
+	t.Summary(res.summary)
+	if o.transitions {
+		type entry struct {
+			c  *tracker.Conn
+			tr tracker.Transition
+		}
+		var all []entry
+		for _, c := range res.conns {
+			for _, tr := range c.Transitions {
+				all = append(all, entry{c, tr})
+			}
+		}
+		// Time order; a retroactive transition (a listener's SYN_RCVD dated at
+		// the SYN) sorts where it happened.
+		slices.SortStableFunc(all, func(a, b entry) int {
+			if a.tr.Time != b.tr.Time {
+				return cmpInt(a.tr.Time, b.tr.Time)
+			}
+			return cmpInt(int64(a.tr.Packet), int64(b.tr.Packet))
+		})
+		t.TransitionHeading()
+		for _, e := range all {
+			t.Transition(e.c, e.tr)
+		}
+		fmt.Fprintln(w)
+	}
+	var shown []*tracker.Conn
+	for _, c := range res.conns {
+		if o.all || c.HasAnomaly(tracker.Warning) {
+			shown = append(shown, c)
+		}
+	}
+	if len(shown) > 0 {
+		t.ConnHeading(o.all, len(shown))
+		for _, c := range shown {
+			t.Conn(c)
+		}
+	}
+	return t.Err()
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// hintFor suggests what to do about an input error.
+func hintFor(err error) string {
+	var fe *capture.FileError
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return "check the file name"
+	case errors.Is(err, os.ErrPermission):
+		return "check the file's permissions (or run with sudo)"
+	case errors.As(err, &fe):
+		return "the file is damaged or not a capture; tcptrace reads pcap and pcapng, gzip-compressed or not"
+	}
+	return "tcptrace reads pcap and pcapng files, gzip-compressed or not"
+}

@@ -1,0 +1,300 @@
+package report
+
+import (
+	"io"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tcptrace/tcptrace/tracker"
+)
+
+// JSON writes JSON Lines: one object per line with a "type" field. The field
+// names are a contract other tools read: add fields, never rename them. The
+// encoder is hand-written (appending into one reused buffer) because output
+// is a large part of the cost on big captures.
+type JSON struct {
+	w   io.Writer
+	buf []byte
+}
+
+// NewJSON returns a JSON Lines writer.
+func NewJSON(w io.Writer) *JSON { return &JSON{w: w, buf: make([]byte, 0, 4096)} }
+
+func (j *JSON) flush() error {
+	_, err := j.w.Write(j.buf)
+	j.buf = j.buf[:0]
+	return err
+}
+
+// Conn writes one {"type":"connection"} line.
+func (j *JSON) Conn(c *tracker.Conn) error {
+	j.buf = AppendConn(j.buf, c)
+	j.buf = append(j.buf, '\n')
+	return j.flush()
+}
+
+// Transition writes one {"type":"transition"} line (live streaming).
+func (j *JSON) Transition(c *tracker.Conn, tr tracker.Transition) error {
+	b := append(j.buf, `{"type":"transition","conn":`...)
+	b = strconv.AppendUint(b, c.ID, 10)
+	b = append(b, `,"client":`...)
+	b = appendString(b, c.Client().String())
+	b = append(b, `,"server":`...)
+	b = appendString(b, c.Server().String())
+	b = append(b, ',')
+	b = appendTransitionFields(b, tr)
+	j.buf = append(b, "}\n"...)
+	return j.flush()
+}
+
+// Anomaly writes one {"type":"anomaly"} line (live streaming).
+func (j *JSON) Anomaly(c *tracker.Conn, a tracker.Anomaly) error {
+	b := append(j.buf, `{"type":"anomaly","conn":`...)
+	b = strconv.AppendUint(b, c.ID, 10)
+	b = append(b, `,"client":`...)
+	b = appendString(b, c.Client().String())
+	b = append(b, `,"server":`...)
+	b = appendString(b, c.Server().String())
+	b = append(b, ',')
+	b = appendAnomalyFields(b, a)
+	j.buf = append(b, "}\n"...)
+	return j.flush()
+}
+
+// Pileup writes one {"type":"pileup"} line.
+func (j *JSON) Pileup(p tracker.Pileup) error {
+	b := append(j.buf, `{"type":"pileup","kind":`...)
+	b = appendString(b, p.Kind.String())
+	b = append(b, `,"severity":`...)
+	b = appendString(b, p.Kind.Info().Severity.String())
+	b = append(b, `,"endpoint":`...)
+	b = appendString(b, p.Endpoint)
+	b = append(b, `,"peak":`...)
+	b = strconv.AppendInt(b, int64(p.Peak), 10)
+	b = append(b, `,"time":`...)
+	b = appendTime(b, p.Time)
+	j.buf = append(b, "}\n"...)
+	return j.flush()
+}
+
+// Summary writes the closing {"type":"summary"} line.
+func (j *JSON) Summary(s Summary) error {
+	b := append(j.buf, `{"type":"summary","packets":`...)
+	b = strconv.AppendUint(b, s.Packets, 10)
+	b = append(b, `,"tcp_packets":`...)
+	b = strconv.AppendUint(b, s.TCPPackets, 10)
+	b = append(b, `,"skipped":{`...)
+	for i, r := range SkippedReasons {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, r)
+		b = append(b, ':')
+		b = strconv.AppendUint(b, s.Skipped[r], 10)
+	}
+	b = append(b, `},"truncated_tcp":`...)
+	b = strconv.AppendUint(b, s.TruncatedTCP, 10)
+	b = append(b, `,"time_went_back":`...)
+	b = strconv.AppendUint(b, s.TimeWentBack, 10)
+	b = append(b, `,"connections":`...)
+	b = strconv.AppendInt(b, int64(s.Connections), 10)
+	b = append(b, `,"midstream":`...)
+	b = strconv.AppendInt(b, int64(s.Midstream), 10)
+	b = append(b, `,"client_states":`...)
+	b = appendStates(b, s.ClientStates)
+	b = append(b, `,"server_states":`...)
+	b = appendStates(b, s.ServerStates)
+	b = append(b, `,"anomalies":{`...)
+	first := true
+	for _, k := range tracker.Kinds() {
+		if n := s.Anomalies[k]; n > 0 {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = appendString(b, k.String())
+			b = append(b, ':')
+			b = strconv.AppendInt(b, int64(n), 10)
+		}
+	}
+	b = append(b, '}')
+	if s.FirstTime != 0 {
+		b = append(b, `,"first_time":`...)
+		b = appendTime(b, s.FirstTime)
+		b = append(b, `,"last_time":`...)
+		b = appendTime(b, s.LastTime)
+	}
+	if len(s.Notes) > 0 {
+		b = append(b, `,"notes":[`...)
+		for i, n := range s.Notes {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, n)
+		}
+		b = append(b, ']')
+	}
+	if s.Error != "" {
+		b = append(b, `,"error":`...)
+		b = appendString(b, s.Error)
+	}
+	j.buf = append(b, "}\n"...)
+	return j.flush()
+}
+
+// AppendConn appends one connection object (without newline).
+func AppendConn(b []byte, c *tracker.Conn) []byte {
+	cl, sv := &c.Ends[tracker.Client], &c.Ends[tracker.Server]
+	b = append(b, `{"type":"connection","id":`...)
+	b = strconv.AppendUint(b, c.ID, 10)
+	b = append(b, `,"client":`...)
+	b = appendString(b, cl.Addr.String())
+	b = append(b, `,"server":`...)
+	b = appendString(b, sv.Addr.String())
+	b = append(b, `,"first_seen":`...)
+	b = appendTime(b, c.FirstSeen)
+	b = append(b, `,"last_seen":`...)
+	b = appendTime(b, c.LastSeen)
+	b = append(b, `,"first_packet":`...)
+	b = strconv.AppendUint(b, c.FirstPacket, 10)
+	b = append(b, `,"client_state":"`...)
+	b = append(b, cl.State.String()...)
+	b = append(b, `","server_state":"`...)
+	b = append(b, sv.State.String()...)
+	b = append(b, `","client_initial_state":"`...)
+	b = append(b, cl.Initial.String()...)
+	b = append(b, `","server_initial_state":"`...)
+	b = append(b, sv.Initial.String()...)
+	b = append(b, `","conn_state":`...)
+	b = appendString(b, c.ConnState())
+	b = append(b, `,"history":`...)
+	b = appendString(b, c.History())
+	b = append(b, `,"midstream":`...)
+	b = strconv.AppendBool(b, c.Midstream)
+	b = append(b, `,"transitions":[`...)
+	for i, tr := range c.Transitions {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '{')
+		b = appendTransitionFields(b, tr)
+		b = append(b, '}')
+	}
+	b = append(b, `],"anomalies":[`...)
+	for i, a := range c.Anomalies {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '{')
+		b = appendAnomalyFields(b, a)
+		b = append(b, '}')
+	}
+	b = append(b, `],"packets":{"client":`...)
+	b = strconv.AppendUint(b, cl.Packets, 10)
+	b = append(b, `,"server":`...)
+	b = strconv.AppendUint(b, sv.Packets, 10)
+	b = append(b, `},"bytes":{"client":`...)
+	b = strconv.AppendUint(b, cl.Bytes, 10)
+	b = append(b, `,"server":`...)
+	b = strconv.AppendUint(b, sv.Bytes, 10)
+	return append(b, "}}"...)
+}
+
+func appendTransitionFields(b []byte, tr tracker.Transition) []byte {
+	b = append(b, `"time":`...)
+	b = appendTime(b, tr.Time)
+	b = append(b, `,"side":"`...)
+	b = append(b, tr.Side.String()...)
+	b = append(b, `","from":"`...)
+	b = append(b, tr.From.String()...)
+	b = append(b, `","to":"`...)
+	b = append(b, tr.To.String()...)
+	b = append(b, `","packet":`...)
+	b = strconv.AppendUint(b, tr.Packet, 10)
+	if tr.Packet != 0 {
+		b = append(b, `,"flags":"`...)
+		b = append(b, tr.Flags.String()...)
+		b = append(b, '"')
+	}
+	b = append(b, `,"in_from_ms":`...)
+	b = strconv.AppendFloat(b, float64(tr.InFrom)/1e6, 'f', 3, 64)
+	if tr.Note != "" {
+		b = append(b, `,"note":`...)
+		b = appendString(b, tr.Note)
+	}
+	return b
+}
+
+func appendAnomalyFields(b []byte, a tracker.Anomaly) []byte {
+	b = append(b, `"kind":"`...)
+	b = append(b, a.Kind.String()...)
+	b = append(b, `","severity":"`...)
+	b = append(b, a.Severity.String()...)
+	b = append(b, `","side":"`...)
+	b = append(b, a.Side.String()...)
+	b = append(b, `","time":`...)
+	b = appendTime(b, a.Time)
+	b = append(b, `,"packet":`...)
+	b = strconv.AppendUint(b, a.Packet, 10)
+	b = append(b, `,"count":`...)
+	b = strconv.AppendInt(b, int64(a.Count), 10)
+	b = append(b, `,"detail":`...)
+	return appendString(b, a.Detail)
+}
+
+func appendStates(b []byte, m map[tracker.State]int) []byte {
+	b = append(b, '{')
+	first := true
+	for _, st := range tracker.States() {
+		if n := m[st]; n > 0 {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = append(b, '"')
+			b = append(b, st.String()...)
+			b = append(b, `":`...)
+			b = strconv.AppendInt(b, int64(n), 10)
+		}
+	}
+	return append(b, '}')
+}
+
+// appendTime writes RFC 3339 with nanoseconds in UTC.
+func appendTime(b []byte, ns int64) []byte {
+	b = append(b, '"')
+	b = time.Unix(0, ns).UTC().AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string, escaping control characters and
+// replacing invalid UTF-8.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c < 0x20 || c == 0x7f:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}

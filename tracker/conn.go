@@ -1,0 +1,173 @@
+package tracker
+
+import (
+	"net/netip"
+
+	"github.com/tcptrace/tcptrace/tcp"
+)
+
+// Side names one endpoint of a connection.
+type Side uint8
+
+const (
+	Client Side = iota // the sender of the SYN without ACK (or the guessed client of a midstream connection)
+	Server
+	Both // for connection-wide anomalies
+)
+
+func (s Side) String() string { return [...]string{"client", "server", "both"}[s] }
+
+func (s Side) peer() Side { return s ^ 1 }
+
+// closeCause records why an endpoint went CLOSED, so that later evidence can
+// undo the right assumption.
+type closeCause uint8
+
+const (
+	notClosed closeCause = iota
+	closedByFINAck
+	closedByRST
+	closedByTimer
+	closedByReuse
+)
+
+// Endpoint is the observer's model of one side: its state and what the
+// observer knows of its sequence space. Only State and the counters are
+// meant for renderers.
+type Endpoint struct {
+	Addr    netip.AddrPort
+	State   State
+	Initial State // the state before its first transition
+	Since   int64 // when State was entered (ns)
+
+	Packets uint64 // segments sent
+	Bytes   uint64 // payload bytes sent, retransmissions included
+
+	SYNs, SYNACKs, FINs int // SYN, SYN-ACK and FIN segments sent
+
+	isn     tcp.Seq // initial sequence number, valid when hasISN
+	synData uint32  // payload carried on the SYN (TCP Fast Open)
+	hasISN  bool
+
+	nxt    tcp.Seq // one past the highest sequence number sent (SYN and FIN count one)
+	hasNxt bool
+
+	fin        tcp.Seq // the FIN's own sequence number, valid when finSent
+	finSent    bool
+	finTime    int64  // when the FIN was first sent
+	finAckedBy uint64 // the packet the observer took as acknowledging the FIN
+
+	ack    tcp.Seq // highest acknowledgment sent: what this endpoint has received
+	hasAck bool
+
+	window    uint16 // last advertised window, unscaled
+	wscale    uint8  // window scale offered in its SYN
+	hasWScale bool
+
+	pendingSYN     uint64 // packet number of a received SYN not yet answered, 0 when none
+	pendingSYNTime int64
+	closedBy       closeCause
+
+	// After a correction proved that a segment the observer saw never
+	// reached this endpoint, later copies of it are not assumed delivered at
+	// once: their receipt is deferred until the endpoint's own behaviour or
+	// the retransmission clock confirms it.
+	doubtSYNACK  bool
+	doubtACK     bool
+	deferred     deferredReceipt
+	lastCtl      int64 // when it last sent a SYN, SYN-ACK or FIN
+	ctlGap       int64 // the interval between its last two copies of one
+	firstSYNTime int64
+	synAckTime   int64
+}
+
+// deferredReceipt is a transition held back until confirmed.
+type deferredReceipt struct {
+	ok   bool
+	from State
+	cl   cell
+	cls  class
+	at   int64
+	pkt  uint64
+}
+
+// Transition is one committed state change of one endpoint.
+type Transition struct {
+	Time     int64     // ns
+	Side     Side      // whose state changed
+	From, To State     // RFC 9293 names
+	Packet   uint64    // the packet that caused it; 0 for a timer or the end of the capture
+	Flags    tcp.Flags // that packet's flags
+	InFrom   int64     // how long the endpoint had been in From (ns)
+	Note     string    // why, where it is not the plain table rule (corrections, timers)
+}
+
+// Conn is one TCP connection: a 4-tuple and an instance, with both endpoints.
+type Conn struct {
+	ID          uint64 // 1-based, in order of first packet
+	Ends        [2]Endpoint
+	FirstSeen   int64
+	LastSeen    int64
+	FirstPacket uint64
+	Midstream   bool
+	Transitions []Transition
+	Anomalies   []Anomaly
+
+	key  flowKey
+	zeek zeekConn
+	// halfClosed points into Anomalies once half_closed was reported, so its
+	// detail can be brought up to date; -1 when not reported.
+	halfClosed int
+}
+
+// Client and Server return the endpoints' addresses.
+func (c *Conn) Client() netip.AddrPort { return c.Ends[Client].Addr }
+func (c *Conn) Server() netip.AddrPort { return c.Ends[Server].Addr }
+
+// History is Zeek's conn.log history string for the connection.
+func (c *Conn) History() string { return c.zeek.history() }
+
+// ConnState is Zeek's conn.log conn_state code for the connection.
+func (c *Conn) ConnState() string { return c.zeek.connState() }
+
+// HasAnomaly reports whether the connection has an anomaly at or above sev.
+func (c *Conn) HasAnomaly(sev Severity) bool {
+	for i := range c.Anomalies {
+		if c.Anomalies[i].Severity >= sev {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Conn) sideOf(a netip.AddrPort) Side {
+	if a == c.Ends[Client].Addr {
+		return Client
+	}
+	return Server
+}
+
+// flagsOf returns the flags of an earlier packet that caused a transition of
+// this connection (a retroactive transition is dated at a packet already
+// seen; the only such packet is the SYN, or one already in Transitions).
+func (c *Conn) flagsOf(pkt uint64) tcp.Flags {
+	for i := range c.Transitions {
+		if c.Transitions[i].Packet == pkt {
+			return c.Transitions[i].Flags
+		}
+	}
+	if pkt == c.FirstPacket && c.Ends[Client].SYNs > 0 {
+		return tcp.SYN
+	}
+	return 0
+}
+
+// flowKey is the canonical, direction-free 4-tuple.
+type flowKey struct{ lo, hi netip.AddrPort }
+
+func keyOf(a, b netip.AddrPort) flowKey {
+	if b.Compare(a) < 0 {
+		a, b = b, a
+	}
+	return flowKey{a, b}
+}

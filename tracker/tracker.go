@@ -1,0 +1,807 @@
+// Package tracker reconstructs TCP connections from observed segments: a flow
+// table of connections, each with two endpoints that run their own RFC 9293
+// state machine (the table in table.go), transitions with time and packet,
+// and a closed set of named anomalies.
+//
+// Every segment A→B is applied as "A sent it", then "B received it": the
+// observer assumes delivery until a later packet proves otherwise (a
+// retransmitted FIN after its ACK was seen means that ACK was lost beyond the
+// capture point), and then corrects the endpoint's state and says so.
+package tracker
+
+import (
+	"container/heap"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/tcptrace/tcptrace/tcp"
+)
+
+// Config holds the time rules and thresholds of the analysis.
+type Config struct {
+	MSL              time.Duration // TIME_WAIT lasts 2×MSL in capture time (default 30 s, Linux's 60 s TIME_WAIT)
+	HalfCloseTimeout time.Duration // CLOSE_WAIT longer than this is half_closed (default 60 s)
+	Pileup           int           // connections at once in CLOSE_WAIT/TIME_WAIT that make a pileup (default 10)
+
+	// OnTransition and OnAnomaly, when set, see every event as it is
+	// committed (live mode streams them). They must not keep c past the call
+	// without copying what they need.
+	OnTransition func(c *Conn, tr Transition)
+	OnAnomaly    func(c *Conn, a Anomaly)
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	return Config{MSL: 30 * time.Second, HalfCloseTimeout: 60 * time.Second, Pileup: 10}
+}
+
+// graceAfterFIN is how long after a FIN (or SYN) the capture must go on
+// before its missing acknowledgment counts as certain: Linux's initial RTO is
+// 1 s, so by then a lost segment would have been retransmitted.
+const graceAfterFIN = int64(time.Second)
+
+// Tracker is the flow table. It is not safe for concurrent use.
+type Tracker struct {
+	cfg    Config
+	flows  map[flowKey]*Conn
+	conns  []*Conn
+	timers timerHeap
+	now    int64 // latest capture time seen
+	nextID uint64
+
+	cur *tcp.Segment // the segment being processed, for the transitions it causes
+
+	closeWait map[netip.AddrPort]*pile
+	timeWait  map[netip.Addr]*pile
+}
+
+type pile struct {
+	count, peak int
+	peakTime    int64
+}
+
+// New returns an empty tracker.
+func New(cfg Config) *Tracker {
+	def := DefaultConfig()
+	if cfg.MSL <= 0 {
+		cfg.MSL = def.MSL
+	}
+	if cfg.HalfCloseTimeout <= 0 {
+		cfg.HalfCloseTimeout = def.HalfCloseTimeout
+	}
+	if cfg.Pileup <= 0 {
+		cfg.Pileup = def.Pileup
+	}
+	return &Tracker{
+		cfg:       cfg,
+		flows:     make(map[flowKey]*Conn),
+		closeWait: make(map[netip.AddrPort]*pile),
+		timeWait:  make(map[netip.Addr]*pile),
+	}
+}
+
+// Conns returns every connection in order of first packet.
+func (t *Tracker) Conns() []*Conn { return t.conns }
+
+// Now is the latest capture time seen.
+func (t *Tracker) Now() int64 { return t.now }
+
+// Process applies one segment.
+func (t *Tracker) Process(seg *tcp.Segment) {
+	if seg.Time > t.now {
+		t.now = seg.Time
+	}
+	t.fireTimers(t.now)
+
+	t.cur = seg
+	defer func() { t.cur = nil }()
+	cls, invalid := classify(seg.Flags)
+	key := keyOf(seg.Src, seg.Dst)
+	c := t.connFor(t.flows[key], key, seg, cls, invalid)
+	s := c.sideOf(seg.Src)
+	snd := &c.Ends[s]
+	snd.Packets++
+	snd.Bytes += uint64(seg.PayloadLen)
+	if seg.Time > c.LastSeen {
+		c.LastSeen = seg.Time
+	}
+	c.zeek.packet(s == Client, seg.Flags, seg.Seq, seg.Ack, seg.PayloadLen, seg.Window, false)
+
+	if invalid != "" {
+		t.anomaly(c, InvalidFlags, Warning, s, seg, fmt.Sprintf("%s sent %s: %s", s, seg.Flags, invalid))
+		return
+	}
+	t.apply(c, s, cls, seg)
+}
+
+// connFor finds the connection a segment belongs to, starting a new one for
+// a new SYN or for traffic on an unknown 4-tuple.
+func (t *Tracker) connFor(c *Conn, key flowKey, seg *tcp.Segment, cls class, invalid string) *Conn {
+	if c != nil {
+		switch {
+		case invalid == "" && cls == clsSYN && t.isNewSYN(c, seg):
+			return t.reuse(c, key, seg)
+		case c.Ends[Client].State == Closed && c.Ends[Server].State == Closed &&
+			cls != clsSYN && seg.Time-c.LastSeen > 2*int64(t.cfg.MSL):
+			// Long after both ends closed, this is another connection whose
+			// start the capture missed.
+		default:
+			return c
+		}
+	}
+	n := t.newConn(key, seg)
+	switch {
+	case invalid != "" || cls == clsSYN:
+		n.Ends[Client].Addr, n.Ends[Server].Addr = seg.Src, seg.Dst
+	case cls == clsSYNACK:
+		// The capture missed the SYN: the receiver of the SYN-ACK is the
+		// client, still in SYN_SENT with the ISN the SYN-ACK acknowledges.
+		n.Ends[Client].Addr, n.Ends[Server].Addr = seg.Dst, seg.Src
+		cl := &n.Ends[Client]
+		cl.Initial, cl.State = SynSent, SynSent
+		cl.isn, cl.hasISN, cl.nxt, cl.hasNxt = seg.Ack-1, true, seg.Ack, true
+		n.Ends[Server].Initial, n.Ends[Server].State = Listen, Listen
+	default:
+		n.Midstream = true
+		cl, sv := seg.Src, seg.Dst
+		if serverLike(cl.Port(), sv.Port()) {
+			cl, sv = sv, cl
+		}
+		n.Ends[Client].Addr, n.Ends[Server].Addr = cl, sv
+		for s := range n.Ends {
+			n.Ends[s].Initial, n.Ends[s].State = Established, Established
+		}
+		t.anomaly(n, Midstream, Info, Both, seg, fmt.Sprintf("capture started after the handshake; server %s guessed from the ports", sv))
+	}
+	return n
+}
+
+// serverLike reports whether port a looks more like the server's than b:
+// a well-known port wins, then the lower port.
+func serverLike(a, b uint16) bool {
+	if (a < 1024) != (b < 1024) {
+		return a < 1024
+	}
+	return a < b
+}
+
+func (t *Tracker) newConn(key flowKey, seg *tcp.Segment) *Conn {
+	t.nextID++
+	c := &Conn{ID: t.nextID, FirstSeen: seg.Time, LastSeen: seg.Time, FirstPacket: seg.Packet, key: key, halfClosed: -1}
+	for s := range c.Ends {
+		c.Ends[s].Since = seg.Time
+	}
+	t.flows[key] = c
+	t.conns = append(t.conns, c)
+	return c
+}
+
+// isNewSYN reports whether a SYN without ACK starts a new connection instead
+// of belonging to c: it does unless it repeats the client's SYN (same ISN) or
+// is the other side's SYN of a simultaneous open.
+func (t *Tracker) isNewSYN(c *Conn, seg *tcp.Segment) bool {
+	s := c.sideOf(seg.Src)
+	e, p := &c.Ends[s], &c.Ends[s.peer()]
+	if e.hasISN && e.isn == seg.Seq {
+		return false
+	}
+	if !e.hasISN && p.State == SynSent && (e.State == Closed || e.State == Listen) {
+		return false // simultaneous open
+	}
+	return true
+}
+
+// reuse starts a new connection on the 4-tuple of c. Linux accepts a new SYN
+// on a TIME_WAIT socket (tcp_timewait_state_process) and the sender of a new
+// SYN must have released its old socket, so those endpoints of the old
+// connection go CLOSED; anything else still open is reported.
+func (t *Tracker) reuse(old *Conn, key flowKey, seg *tcp.Segment) *Conn {
+	var open []string
+	onlyTimeWait := true
+	for s := range old.Ends {
+		st := old.Ends[s].State
+		if st == Closed || st == Listen {
+			continue
+		}
+		open = append(open, fmt.Sprintf("%s %s", Side(s), st))
+		if st != TimeWait {
+			onlyTimeWait = false
+		}
+	}
+	for s := range old.Ends {
+		e := &old.Ends[s]
+		if e.State == TimeWait || (e.State.Open() && e.Addr == seg.Src) {
+			e.closedBy = closedByReuse
+			t.setState(old, Side(s), Closed, seg.Time, seg.Packet, fmt.Sprintf("4-tuple reused by connection %d", t.nextID+1))
+		}
+	}
+	n := t.newConn(key, seg)
+	n.Ends[Client].Addr, n.Ends[Server].Addr = seg.Src, seg.Dst
+	if len(open) > 0 {
+		sev := Warning
+		if onlyTimeWait {
+			sev = Info
+		}
+		t.anomaly(n, PortReuse, sev, Client, seg, fmt.Sprintf("new SYN while connection %d was still open (%s)", old.ID, joinComma(open)))
+	}
+	return n
+}
+
+// apply runs one segment of side s through the state machine: sender step,
+// then receiver step.
+func (t *Tracker) apply(c *Conn, s Side, cls class, seg *tcp.Segment) {
+	snd, rcv := &c.Ends[s], &c.Ends[s.peer()]
+
+	if cls == clsRST {
+		if ok, why := rstAcceptable(snd, rcv, seg); !ok {
+			t.anomaly(c, RstOutOfWindow, Warning, s, seg, fmt.Sprintf("RST from %s ignored: %s", s, why))
+			return
+		}
+		t.resetAnomaly(c, s, seg)
+	}
+
+	// Sequence bookkeeping the guards rely on.
+	var ev event
+	ev.seg, ev.cls = seg, cls
+	if snd.finSent && seg.PayloadLen > 0 && snd.fin.Less(seg.Seq.Add(seg.PayloadLen)) {
+		t.anomaly(c, DataAfterFin, Warning, s, seg, fmt.Sprintf("%s sent %d bytes beyond its FIN", s, seq32(seg.Seq.Add(seg.PayloadLen)-snd.fin)))
+	}
+	t.noteSent(c, s, &ev)
+	if snd.deferred.ok {
+		if ev.repeatSYN || ev.repeatFIN {
+			snd.deferred = deferredReceipt{} // lost again
+		} else {
+			t.commitDeferred(c, s) // it acts on what it received
+		}
+	}
+
+	// Crossing FINs: an endpoint that sends its FIN with an ACK that does not
+	// cover the peer's FIN had not received that FIN yet. The observer's
+	// assumption that it had (CLOSE_WAIT) is withdrawn, and the peer's FIN is
+	// delivered after this one: a simultaneous close.
+	crossedFIN := cls == clsFIN && snd.State == CloseWait && rcv.finSent &&
+		seg.Flags.Has(tcp.ACK) && seg.Ack.LessEq(rcv.fin)
+	if crossedFIN {
+		t.retract(c, s)
+	}
+
+	// A SYN from an endpoint that had a SYN pending: both SYNs crossed.
+	crossedSYN := cls == clsSYN && snd.pendingSYN != 0
+
+	t.step(c, s, sent, cls, &ev)
+	if crossedSYN {
+		pend := ev
+		pend.cls, pend.delivered = clsSYN, true
+		t.step(c, s, received, clsSYN, &pend)
+		t.anomaly(c, SimultaneousOpen, Info, Both, seg, "both ends sent a SYN before receiving the other's")
+	}
+	if crossedFIN {
+		pend := ev
+		pend.delivered = true
+		t.step(c, s, received, clsFIN, &pend)
+		t.anomaly(c, SimultaneousClose, Info, Both, seg, "both ends sent a FIN before receiving the other's")
+	}
+
+	// Receiver: the ACK part first, then the FIN (RFC 9293 §3.10.7.4: the
+	// ACK field is checked before the FIN bit).
+	r := s.peer()
+	switch cls {
+	case clsFIN:
+		t.step(c, r, received, clsACK, &ev)
+		t.step(c, r, received, clsFIN, &ev)
+	default:
+		t.step(c, r, received, cls, &ev)
+	}
+}
+
+// event is one segment on its way through the table.
+type event struct {
+	seg       *tcp.Segment
+	cls       class
+	repeatSYN bool // the sender's SYN or SYN-ACK again with the same ISN
+	repeatFIN bool // the sender's FIN again at the same sequence number
+	// delivered marks the late delivery of a crossing SYN or FIN: its
+	// receipt is dated at the current packet.
+	delivered bool
+}
+
+// noteSent updates the sender's sequence space and counts retransmitted
+// control segments.
+func (t *Tracker) noteSent(c *Conn, s Side, ev *event) {
+	e, seg := &c.Ends[s], ev.seg
+	end := seg.Seq.Add(seg.PayloadLen)
+	switch ev.cls {
+	case clsSYN, clsSYNACK:
+		end++
+		prev := e.SYNs
+		if ev.cls == clsSYNACK {
+			prev = e.SYNACKs
+		}
+		if e.hasISN && e.isn == seg.Seq && prev > 0 {
+			ev.repeatSYN = true
+		} else if !e.hasISN {
+			e.isn, e.hasISN, e.synData = seg.Seq, true, seg.PayloadLen
+		}
+		defer e.noteControl(seg.Time, ev)
+		if seg.Options.HasWScale {
+			e.wscale, e.hasWScale = seg.Options.WScale, true
+		}
+		if ev.cls == clsSYN {
+			e.SYNs++
+			if e.SYNs == 1 {
+				e.firstSYNTime = seg.Time
+			}
+			if ev.repeatSYN {
+				t.countAnomaly(c, SynRetransmitted, s, seg, "%s sent its SYN %d more time(s)", e.SYNs)
+			}
+		} else {
+			e.SYNACKs++
+			if e.SYNACKs == 1 {
+				e.synAckTime = seg.Time
+			}
+			if ev.repeatSYN {
+				t.countAnomaly(c, SynAckRetransmitted, s, seg, "%s sent its SYN-ACK %d more time(s)", e.SYNACKs)
+			}
+		}
+	case clsFIN:
+		fin := seg.Seq.Add(seg.PayloadLen)
+		defer e.noteControl(seg.Time, ev)
+		end++
+		e.FINs++
+		switch {
+		case !e.finSent:
+			e.fin, e.finSent, e.finTime = fin, true, seg.Time
+		case fin == e.fin:
+			ev.repeatFIN = true
+			t.countAnomaly(c, FinRetransmitted, s, seg, "%s sent its FIN %d more time(s)", e.FINs)
+		}
+	}
+	if !e.hasNxt || e.nxt.Less(end) {
+		e.nxt, e.hasNxt = end, true
+	}
+	if seg.Flags.Has(tcp.ACK) && (!e.hasAck || e.ack.Less(seg.Ack)) {
+		e.ack, e.hasAck = seg.Ack, true
+	}
+	e.window = seg.Window
+}
+
+// noteControl keeps the retransmission clock of the endpoint's control
+// segments, from which a deferred receipt's deadline is derived.
+func (e *Endpoint) noteControl(at int64, ev *event) {
+	if (ev.repeatSYN || ev.repeatFIN) && e.lastCtl != 0 {
+		e.ctlGap = at - e.lastCtl
+	}
+	e.lastCtl = at
+}
+
+// step proposes side s's next state from the table, validates the cell's
+// guard and commits. It also reports the anomalies that a failed guard
+// reveals.
+func (t *Tracker) step(c *Conn, s Side, d dir, cls class, ev *event) {
+	e, p := &c.Ends[s], &c.Ends[s.peer()]
+	seg := ev.seg
+	cl := transitions[d][cls][e.State]
+	if !cl.ok {
+		return
+	}
+	pass := false
+	switch cl.guard {
+	case always:
+		pass = true
+	case ackedOurSYN:
+		pass = seg.Flags.Has(tcp.ACK) && e.hasISN && (seg.Ack == e.isn+1 || (e.synData > 0 && seg.Ack == e.isn.Add(1+e.synData)))
+		if !pass && e.hasISN && (d == received) {
+			what := "third ACK"
+			if cls == clsSYNACK {
+				what = "SYN-ACK"
+			}
+			t.anomaly(c, HandshakeAckMismatch, Error, s.peer(), seg,
+				fmt.Sprintf("%s from %s acknowledges %d, not %s's ISN+1", what, s.peer(), seq32(seg.Ack-e.isn), s))
+		}
+	case ackedOurFIN:
+		pass = seg.Flags.Has(tcp.ACK) && e.finSent && e.fin.Less(seg.Ack)
+	case ackedPeerSYN:
+		pass = seg.Flags.Has(tcp.ACK) && p.hasISN && p.isn.Less(seg.Ack)
+	case sameSYN:
+		pass = ev.repeatSYN
+	case sameFIN:
+		pass = ev.repeatFIN
+	case sameFINAfterClose:
+		pass = ev.repeatFIN && e.closedBy == closedByFINAck
+	case peerSYNPending:
+		pass = e.pendingSYN != 0
+	}
+
+	// The responder's state is unknown until it answers a SYN: remember the
+	// SYN, decide when the answer comes.
+	if d == received && cls == clsSYN && e.State == Closed {
+		if e.pendingSYN == 0 {
+			e.pendingSYN, e.pendingSYNTime = seg.Packet, seg.Time
+		}
+		return
+	}
+	if !pass {
+		return
+	}
+
+	if d == received && e.doubts(cls, cl.guard) {
+		deadline := max(seg.Time+graceAfterFIN, e.lastCtl+2*e.ctlGap+e.ctlGap/2)
+		e.deferred = deferredReceipt{ok: true, from: e.State, cl: cl, cls: cls, at: seg.Time, pkt: seg.Packet}
+		t.schedule(timer{at: deadline, c: c, side: s, state: e.State, since: e.Since, deferred: true})
+		return
+	}
+	switch {
+	case d == sent && cls == clsSYNACK && e.State == Closed:
+		// It answered with a SYN-ACK, so it was listening; its SYN_RCVD
+		// began when the SYN arrived.
+		e.Initial, e.State = Listen, Listen
+		t.setState(c, s, SynRcvd, e.pendingSYNTime, e.pendingSYN, "")
+		e.pendingSYN = 0
+		return
+	case d == sent && cls == clsSYN && e.State == Closed && e.pendingSYN != 0:
+		t.setState(c, s, SynSent, seg.Time, seg.Packet, "")
+		e.pendingSYN = 0
+		return
+	}
+	t.commit(c, s, cl, cls, seg.Time, seg.Packet)
+}
+
+// doubts reports whether a receipt must wait for confirmation because an
+// earlier copy of the same kind was proven lost beyond the capture point.
+func (e *Endpoint) doubts(cls class, g guard) bool {
+	switch cls {
+	case clsSYNACK:
+		return e.doubtSYNACK
+	case clsACK:
+		return e.doubtACK && (g == ackedOurSYN || g == ackedOurFIN)
+	}
+	return false
+}
+
+// commit writes a table cell's transition.
+func (t *Tracker) commit(c *Conn, s Side, cl cell, cls class, at int64, pkt uint64) {
+	e := &c.Ends[s]
+	note := ""
+	if cl.correction {
+		note = correctionNote(e, cls)
+		if cls == clsSYN {
+			e.doubtSYNACK = true
+		} else {
+			e.doubtACK = true
+		}
+	}
+	if cl.to == Closed {
+		switch cls {
+		case clsRST:
+			e.closedBy = closedByRST
+		case clsACK:
+			e.closedBy = closedByFINAck
+		}
+	}
+	if cls == clsACK && cl.guard == ackedOurFIN {
+		e.finAckedBy = pkt
+	}
+	t.setState(c, s, cl.to, at, pkt, note)
+}
+
+// commitDeferred commits a deferred receipt, dated when it arrived.
+func (t *Tracker) commitDeferred(c *Conn, s Side) {
+	e := &c.Ends[s]
+	d := e.deferred
+	e.deferred = deferredReceipt{}
+	if d.ok && e.State == d.from {
+		t.commit(c, s, d.cl, d.cls, d.at, d.pkt)
+	}
+}
+
+func correctionNote(e *Endpoint, cls class) string {
+	switch cls {
+	case clsSYN:
+		return "SYN retransmitted: the SYN-ACK was lost beyond the capture point"
+	case clsSYNACK:
+		return "SYN-ACK retransmitted: the handshake ACK was lost beyond the capture point"
+	case clsFIN:
+		if e.finAckedBy != 0 {
+			return fmt.Sprintf("FIN retransmitted: the ACK in packet %d was lost beyond the capture point", e.finAckedBy)
+		}
+		return "FIN retransmitted: its ACK was lost beyond the capture point"
+	}
+	return ""
+}
+
+// setState is the only writer of an endpoint's state: it records the
+// transition, keeps the pileup counts and schedules time-driven rules.
+func (t *Tracker) setState(c *Conn, s Side, to State, at int64, pkt uint64, note string) {
+	e := &c.Ends[s]
+	if e.State == to {
+		return
+	}
+	tr := Transition{Time: at, Side: s, From: e.State, To: to, Packet: pkt, InFrom: at - e.Since, Note: note}
+	if t.cur != nil && t.cur.Packet == pkt {
+		tr.Flags = t.cur.Flags
+	} else if pkt != 0 {
+		tr.Flags = c.flagsOf(pkt)
+	}
+	if tr.InFrom < 0 {
+		tr.InFrom = 0
+	}
+	t.leave(e, e.State)
+	e.State, e.Since = to, at
+	t.enter(e, to, at)
+	if to != Closed {
+		e.closedBy = notClosed
+	}
+	c.Transitions = append(c.Transitions, tr)
+	switch to {
+	case TimeWait:
+		t.schedule(timer{at: at + 2*int64(t.cfg.MSL), c: c, side: s, state: TimeWait, since: at})
+	case CloseWait:
+		t.schedule(timer{at: at + int64(t.cfg.HalfCloseTimeout), c: c, side: s, state: CloseWait, since: at})
+	}
+	if t.cfg.OnTransition != nil {
+		t.cfg.OnTransition(c, tr)
+	}
+}
+
+// retract withdraws side s's last transition: the observer had assumed a
+// delivery that the endpoint's own next segment shows had not happened yet.
+func (t *Tracker) retract(c *Conn, s Side) {
+	for i := len(c.Transitions) - 1; i >= 0; i-- {
+		tr := c.Transitions[i]
+		if tr.Side != s {
+			continue
+		}
+		e := &c.Ends[s]
+		t.leave(e, e.State)
+		e.State, e.Since = tr.From, tr.Time-tr.InFrom
+		t.enter(e, e.State, e.Since)
+		c.Transitions = append(c.Transitions[:i], c.Transitions[i+1:]...)
+		return
+	}
+}
+
+// enter and leave keep the per-endpoint CLOSE_WAIT and per-host TIME_WAIT
+// counts from which pileups are reported.
+func (t *Tracker) enter(e *Endpoint, st State, at int64) {
+	var p *pile
+	switch st {
+	case CloseWait:
+		if p = t.closeWait[e.Addr]; p == nil {
+			p = &pile{}
+			t.closeWait[e.Addr] = p
+		}
+	case TimeWait:
+		if p = t.timeWait[e.Addr.Addr()]; p == nil {
+			p = &pile{}
+			t.timeWait[e.Addr.Addr()] = p
+		}
+	default:
+		return
+	}
+	p.count++
+	if p.count > p.peak {
+		p.peak, p.peakTime = p.count, at
+	}
+}
+
+func (t *Tracker) leave(e *Endpoint, st State) {
+	switch st {
+	case CloseWait:
+		t.closeWait[e.Addr].count--
+	case TimeWait:
+		t.timeWait[e.Addr.Addr()].count--
+	}
+}
+
+// rstAcceptable applies RFC 9293 §3.10.7's reset checks as the receiver
+// would: in SYN_SENT the RST must acknowledge the SYN; otherwise its sequence
+// number must fall in the receiver's window.
+func rstAcceptable(snd, rcv *Endpoint, seg *tcp.Segment) (bool, string) {
+	if rcv.State == SynSent {
+		if seg.Flags.Has(tcp.ACK) && rcv.hasISN && rcv.isn.Less(seg.Ack) && seg.Ack.LessEq(rcv.nxt) {
+			return true, ""
+		}
+		return false, "it does not acknowledge the SYN"
+	}
+	if !snd.hasNxt {
+		return true, "" // nothing known of the sender's sequence space
+	}
+	// The receiver's RCV.NXT is best known from its own ACKs; before any, from
+	// what the sender sent.
+	lo := snd.nxt
+	if rcv.hasAck {
+		lo = rcv.ack
+	}
+	if seg.Seq == lo || seg.Seq == snd.nxt {
+		return true, ""
+	}
+	shift := uint(14) // window scale unknown (midstream): be lenient
+	if rcv.hasISN && snd.hasISN {
+		shift = 0
+		if rcv.hasWScale && snd.hasWScale {
+			shift = uint(rcv.wscale)
+		}
+	}
+	wnd := uint32(rcv.window)<<shift + 1
+	if seg.Seq.InWindow(lo, wnd) {
+		return true, ""
+	}
+	return false, fmt.Sprintf("sequence number %d bytes outside the receiver's window of %d", seq32(seg.Seq-lo), wnd-1)
+}
+
+// resetAnomaly names an accepted RST: the answer to a SYN is a refusal, an
+// abort of a connection that was past its SYN is a reset.
+func (t *Tracker) resetAnomaly(c *Conn, s Side, seg *tcp.Segment) {
+	snd, rcv := &c.Ends[s], &c.Ends[s.peer()]
+	switch {
+	case rcv.State == SynSent && snd.SYNACKs == 0:
+		t.anomaly(c, ConnectionRefused, Warning, s, seg, fmt.Sprintf("%s answered the SYN with RST: nothing listening on %s", s, snd.Addr))
+	case closingDone(snd.State) && closingDone(rcv.State):
+		// A late RST after both ends had closed changes nothing worth reporting.
+	default:
+		t.anomaly(c, Reset, Warning, s, seg, fmt.Sprintf("RST from %s in %s (%s was %s)", s, snd.State, s.peer(), rcv.State))
+	}
+}
+
+func closingDone(s State) bool { return s == Closed || s == TimeWait || s == Listen }
+
+// anomaly records an anomaly, merging repeats of one kind on one side into a
+// count.
+func (t *Tracker) anomaly(c *Conn, k Kind, sev Severity, s Side, seg *tcp.Segment, detail string) *Anomaly {
+	var at int64
+	var pkt uint64
+	if seg != nil {
+		at, pkt = seg.Time, seg.Packet
+	} else {
+		at = t.now
+	}
+	for i := range c.Anomalies {
+		a := &c.Anomalies[i]
+		if a.Kind == k && a.Side == s {
+			a.Count++
+			if sev > a.Severity {
+				a.Severity = sev
+			}
+			return a
+		}
+	}
+	c.Anomalies = append(c.Anomalies, Anomaly{Kind: k, Severity: sev, Side: s, Time: at, Packet: pkt, Count: 1, Detail: detail})
+	a := &c.Anomalies[len(c.Anomalies)-1]
+	if t.cfg.OnAnomaly != nil {
+		t.cfg.OnAnomaly(c, *a)
+	}
+	return a
+}
+
+// countAnomaly records one more repeat of a control segment; format gets the
+// side and the number of extra segments (n-1).
+func (t *Tracker) countAnomaly(c *Conn, k Kind, s Side, seg *tcp.Segment, format string, n int) {
+	a := t.anomaly(c, k, k.Info().Severity, s, seg, "")
+	a.Count = n - 1
+	a.Detail = fmt.Sprintf(format, s, n-1)
+}
+
+// Finish applies the end of the capture: timers that fell due, then the
+// anomalies that only the end can establish. Final states stay as they are.
+func (t *Tracker) Finish() {
+	t.fireTimers(t.now)
+	for _, c := range t.conns {
+		t.finishConn(c)
+	}
+}
+
+func (t *Tracker) finishConn(c *Conn) {
+	cl, sv := &c.Ends[Client], &c.Ends[Server]
+	if cl.State == SynSent && sv.Packets == 0 {
+		sev, waited := Error, t.now-cl.firstSYNTime
+		if cl.SYNs < 2 && waited < graceAfterFIN {
+			sev = Info
+		}
+		t.anomaly(c, SynUnanswered, sev, Client, nil,
+			fmt.Sprintf("%d SYN(s) over %s, nothing from %s", cl.SYNs, dur(waited), sv.Addr))
+	}
+	for s := Client; s <= Server; s++ {
+		e, p := &c.Ends[s], &c.Ends[s.peer()]
+		switch e.State {
+		case SynRcvd:
+			sev, waited := Error, t.now-e.synAckTime
+			if e.SYNACKs < 2 && waited < graceAfterFIN {
+				sev = Info
+			}
+			detail := fmt.Sprintf("%s left in SYN_RCVD: no ACK of its ISN+1 after %d SYN-ACK(s)", s, e.SYNACKs)
+			if p.State == SynSent && p.SYNs > 1 {
+				detail += fmt.Sprintf("; %s kept sending SYNs: the SYN-ACKs were lost beyond the capture point", s.peer())
+			}
+			t.anomaly(c, HandshakeIncomplete, sev, s, nil, detail)
+		case LastAck, Closing:
+			sev, waited := Warning, t.now-e.finTime
+			if e.FINs < 2 && waited < graceAfterFIN {
+				sev = Info
+			}
+			detail := fmt.Sprintf("%s left in %s: its FIN was not acknowledged (%d retransmission(s), %s until the capture ended)", s, e.State, e.FINs-1, dur(waited))
+			if e.finAckedBy != 0 {
+				detail += fmt.Sprintf("; the ACK in packet %d was lost beyond the capture point", e.finAckedBy)
+			}
+			t.anomaly(c, MissingFinalAck, sev, s, nil, detail)
+		case CloseWait:
+			in := t.now - e.Since
+			if c.halfClosed >= 0 {
+				c.Anomalies[c.halfClosed].Detail = fmt.Sprintf("%s in CLOSE_WAIT for %s, still at the end of the capture; %s is %s", s, dur(in), s.peer(), p.State)
+			} else {
+				t.anomaly(c, HalfClosed, Info, s, nil,
+					fmt.Sprintf("%s in CLOSE_WAIT for %s when the capture ended (under the %s timeout); %s is %s", s, dur(in), dur(int64(t.cfg.HalfCloseTimeout)), s.peer(), p.State))
+			}
+		}
+	}
+}
+
+// Pileups returns the pileup anomalies: endpoints that at some moment had at
+// least cfg.Pileup connections in CLOSE_WAIT, hosts with as many in
+// TIME_WAIT. Sorted by kind, then endpoint.
+func (t *Tracker) Pileups() []Pileup {
+	var out []Pileup
+	for a, p := range t.closeWait {
+		if p.peak >= t.cfg.Pileup {
+			out = append(out, Pileup{Kind: CloseWaitPileup, Endpoint: a.String(), Peak: p.peak, Time: p.peakTime})
+		}
+	}
+	for a, p := range t.timeWait {
+		if p.peak >= t.cfg.Pileup {
+			out = append(out, Pileup{Kind: TimeWaitPileup, Endpoint: a.String(), Peak: p.peak, Time: p.peakTime})
+		}
+	}
+	sortPileups(out)
+	return out
+}
+
+// Timers: time-driven rules run in capture time, in order with the packets.
+type timer struct {
+	at    int64
+	c     *Conn
+	side  Side
+	state State // the state the timer is for; stale when the endpoint left it
+	since int64
+	// deferred: commit the endpoint's deferred receipt (else the state's own rule)
+	deferred bool
+}
+
+type timerHeap []timer
+
+func (h timerHeap) Len() int           { return len(h) }
+func (h timerHeap) Less(i, j int) bool { return h[i].at < h[j].at }
+func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *timerHeap) Push(x any)        { *h = append(*h, x.(timer)) }
+func (h *timerHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+func (t *Tracker) schedule(tm timer) { heap.Push(&t.timers, tm) }
+
+func (t *Tracker) fireTimers(now int64) {
+	for len(t.timers) > 0 && t.timers[0].at <= now {
+		tm := heap.Pop(&t.timers).(timer)
+		e := &tm.c.Ends[tm.side]
+		if e.State != tm.state || e.Since != tm.since {
+			continue
+		}
+		if tm.deferred {
+			t.commitDeferred(tm.c, tm.side)
+			continue
+		}
+		switch tm.state {
+		case TimeWait:
+			e.closedBy = closedByTimer
+			t.setState(tm.c, tm.side, Closed, tm.at, 0, fmt.Sprintf("2×MSL (%s) elapsed", dur(2*int64(t.cfg.MSL))))
+		case CloseWait:
+			p := &tm.c.Ends[tm.side.peer()]
+			t.anomaly(tm.c, HalfClosed, Warning, tm.side, nil,
+				fmt.Sprintf("%s in CLOSE_WAIT for more than %s; %s is %s", tm.side, dur(int64(t.cfg.HalfCloseTimeout)), tm.side.peer(), p.State))
+			tm.c.Anomalies[len(tm.c.Anomalies)-1].Time = tm.at
+			tm.c.halfClosed = len(tm.c.Anomalies) - 1
+		}
+	}
+}
