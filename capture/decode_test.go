@@ -45,7 +45,7 @@ func decodeCases(t *testing.T) []decodeCase {
 	ip4Opts := ipv4Layer()
 	ip4Opts.Options = []layers.IPv4Option{
 		{OptionType: 0x94, OptionLength: 4, OptionData: []byte{0, 0}}, // router alert
-		{OptionType: 0x01, OptionLength: 1},                            // NOP
+		{OptionType: 0x01, OptionLength: 1},                           // NOP
 		{OptionType: 0x01, OptionLength: 1},
 		{OptionType: 0x01, OptionLength: 1},
 		{OptionType: 0x00, OptionLength: 1}, // end of options
