@@ -805,3 +805,13 @@ func (t *Tracker) fireTimers(now int64) {
 		}
 	}
 }
+
+// Advance moves the clock to now without a packet, firing the time-driven
+// rules (TIME_WAIT expiry, half-close timeout) that fell due. Live capture
+// calls it on the wall clock while the wire is quiet.
+func (t *Tracker) Advance(now int64) {
+	if now > t.now {
+		t.now = now
+	}
+	t.fireTimers(t.now)
+}
