@@ -109,6 +109,7 @@ type Conn struct {
 	FirstSeen   int64
 	LastSeen    int64
 	FirstPacket uint64
+	LastPacket  uint64 // the last packet that belonged to it
 	Midstream   bool
 	Transitions []Transition
 	Anomalies   []Anomaly

@@ -106,6 +106,7 @@ func (t *Tracker) Process(seg *tcp.Segment) {
 	if seg.Time > c.LastSeen {
 		c.LastSeen = seg.Time
 	}
+	c.LastPacket = seg.Packet
 	c.zeek.packet(s == Client, seg.Flags, seg.Seq, seg.Ack, seg.PayloadLen, seg.Window, false)
 
 	if invalid != "" {
