@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every test (installing what is missing): vet, unit, golden and CLI
+# tests with the race detector, and a pure-Go build of the packages that must
+# not need cgo. Tests that need root (network namespaces) skip with a message
+# when not root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+echo "== go vet"
+go vet ./...
+echo "== cgo-free build of tcp, tracker, reassembly, report"
+CGO_ENABLED=0 go build ./tcp/... ./tracker/... ./report/...
+echo "== go test -race"
+go test -race -count=1 ./...
