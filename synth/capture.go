@@ -334,26 +334,32 @@ func pad4(b []byte) []byte {
 	return b
 }
 
-// WriteFile writes the capture to a file whose name picks the format:
-// .pcapng, .pcap.gz (gzip), anything else classic pcap; microsecond
-// timestamps unless the name ends in .ns.pcap.
+// WriteFile writes the capture to a file in the format its name picks (see
+// WriteFormat).
 func (c *Capture) WriteFile(name string) error {
 	f, err := os.Create(name)
 	if err != nil {
 		return err
 	}
-	switch {
-	case strings.HasSuffix(name, ".pcapng"):
-		err = c.WritePcapNG(f)
-	case strings.HasSuffix(name, ".gz"):
-		err = c.WritePcapGzip(f, false)
-	default:
-		err = c.WritePcap(f, strings.HasSuffix(name, ".ns.pcap"))
-	}
+	err = c.WriteFormat(f, name)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// WriteFormat writes the capture in the format a file name picks: .pcapng,
+// .pcap.gz (gzip), anything else classic pcap; microsecond timestamps unless
+// the name ends in .ns.pcap.
+func (c *Capture) WriteFormat(w io.Writer, name string) error {
+	switch {
+	case strings.HasSuffix(name, ".pcapng"):
+		return c.WritePcapNG(w)
+	case strings.HasSuffix(name, ".gz"):
+		return c.WritePcapGzip(w, false)
+	default:
+		return c.WritePcap(w, strings.HasSuffix(name, ".ns.pcap"))
+	}
 }
 
 // Conn starts a TCP connection between client and server; both must be the

@@ -295,9 +295,11 @@ func TestConnOptions(t *testing.T) {
 			},
 		},
 		{
-			name:  "IPv6 hop-by-hop and destination options",
-			v6:    true,
-			build: func(k *Conn) { k.SYN(IPv6HopByHop(IPv6RouterAlert), IPv6DestinationOptions(IPOption{Type: 0x1e, Data: []byte{1, 2, 3}})) },
+			name: "IPv6 hop-by-hop and destination options",
+			v6:   true,
+			build: func(k *Conn) {
+				k.SYN(IPv6HopByHop(IPv6RouterAlert), IPv6DestinationOptions(IPOption{Type: 0x1e, Data: []byte{1, 2, 3}}))
+			},
 			check: func(t *testing.T, d decoded) {
 				hbh, ok := d.pkt.Layer(layers.LayerTypeIPv6HopByHop).(*layers.IPv6HopByHop)
 				if !ok || hbh.NextHeader != layers.IPProtocolIPv6Destination || hbh.Options[0].OptionType != 5 {
