@@ -175,7 +175,7 @@ var scenarios = []struct {
 		k.Handshake().Data(Client, 120)
 		now := c.Now()
 		k.At(now-2*time.Second).Data(Server, 1400)
-		k.At(now+time.Millisecond).ACK(Client).Close(Client)
+		k.At(now + time.Millisecond).ACK(Client).Close(Client)
 		return single("time-backwards.pcap", c)
 	}},
 	{"rotated", func() []captureFile {
