@@ -3,8 +3,10 @@ package report
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fatih/color"
 
@@ -236,19 +238,40 @@ func fmtDur(ns int64) string {
 	return d.Round(time.Second).String()
 }
 
-// Escape makes text from packets or file names safe for a terminal: control
-// characters and invalid UTF-8 are shown escaped, never emitted raw.
+// Escape makes text from packets, files or the command line safe for a
+// terminal: control characters (C0, DEL, C1) and invalid UTF-8 are written as
+// Go escapes, never emitted raw; printable Unicode is kept.
 func Escape(s string) string {
-	safe := true
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0xfffd {
-			safe = false
+	clean := true
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if unsafeRune(r, size) {
+			clean = false
 			break
 		}
+		i += size
 	}
-	if safe {
+	if clean {
 		return s
 	}
-	q := fmt.Sprintf("%+q", s)
-	return q[1 : len(q)-1]
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unsafeRune(r, size):
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+func unsafeRune(r rune, size int) bool {
+	return (r == utf8.RuneError && size == 1) || r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) ||
+		r == 0x2028 || r == 0x2029 || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
 }

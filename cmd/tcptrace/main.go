@@ -9,8 +9,17 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/tcptrace/tcptrace/report"
 )
+
+// Escape keeps text from the command line or from packets from reaching the
+// terminal raw.
+var Escape = report.Escape
 
 // Exit statuses, documented in the README.
 const (
@@ -19,19 +28,43 @@ const (
 	exitUsageErr = 2 // usage or input error
 )
 
-const usage = `tcptrace shows what happened to every TCP connection in a capture.
+// command is one subcommand. Each lives in its own file and registers
+// itself in init, so adding one touches no other file.
+type command struct {
+	name    string
+	args    string // synopsis after the name
+	summary string
+	order   int // position in the usage text
+	run     func(args []string, stdin io.Reader, stdout, stderr io.Writer) int
+}
 
-Usage:
-    tcptrace read [flags] FILE...     analyse pcap/pcapng files ("-" is stdin)
-    tcptrace version                  print the version
+var commands = map[string]command{}
 
+func register(c command) { commands[c.name] = c }
+
+func usageText() string {
+	var b strings.Builder
+	b.WriteString("tcptrace shows what happened to every TCP connection in a capture or on the wire.\n\nUsage:\n")
+	list := make([]command, 0, len(commands))
+	for _, c := range commands {
+		list = append(list, c)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].order < list[j].order })
+	for _, c := range list {
+		fmt.Fprintf(&b, "    %-36s %s\n", "tcptrace "+c.name+" "+c.args, c.summary)
+	}
+	b.WriteString(examples)
+	return b.String()
+}
+
+const examples = `
 Examples:
     tcptrace read capture.pcapng
     tcptrace read --all rotated-*.pcap
     tcptrace read --transitions -f 'port 9000' x.pcap
     tcptrace read --format json x.pcap | jq 'select(.type=="connection")'
 
-Run 'tcptrace read --help' for the flags.
+Run 'tcptrace COMMAND --help' for a command's flags.
 `
 
 var version = "devel"
@@ -43,26 +76,27 @@ func main() {
 // run is the whole CLI behind a testable signature.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usageText())
 		return exitUsageErr
 	}
 	switch args[0] {
-	case "read":
-		return cmdRead(args[1:], stdin, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "tcptrace %s\n", version)
 		return exitOK
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usageText())
 		return exitOK
 	}
-	return fail(stderr, fmt.Errorf("unknown command %q", args[0]), "run 'tcptrace help' for the commands")
+	if c, ok := commands[args[0]]; ok {
+		return c.run(args[1:], stdin, stdout, stderr)
+	}
+	return fail(stderr, fmt.Errorf("unknown command %q", Escape(args[0])), "run 'tcptrace help' for the commands")
 }
 
 // fail prints the error and an optional hint the way age does, one line
 // each, and returns the usage/input exit status.
 func fail(stderr io.Writer, err error, hint string) int {
-	fmt.Fprintf(stderr, "tcptrace: error: %s\n", oneLine(err.Error()))
+	fmt.Fprintf(stderr, "tcptrace: error: %s\n", Escape(oneLine(err.Error())))
 	if hint != "" {
 		fmt.Fprintf(stderr, "tcptrace: hint: %s\n", hint)
 	}
@@ -85,4 +119,28 @@ func failUsage(stderr io.Writer, err error, cmd string) int {
 		hint = ue.hint
 	}
 	return fail(stderr, err, hint)
+}
+
+// flagUsages lists a command's flags in the style of the usage text: the
+// long name, the short one, the argument and the default.
+func flagUsages(fs *pflag.FlagSet) string {
+	var b strings.Builder
+	fs.VisitAll(func(f *pflag.Flag) {
+		name := "    --" + f.Name
+		if f.Shorthand != "" {
+			name = "-" + f.Shorthand + ", --" + f.Name
+		}
+		arg, usage := pflag.UnquoteUsage(f)
+		if f.Value.Type() != "bool" {
+			if arg == "" {
+				arg = "VALUE"
+			}
+			name += " " + arg
+		}
+		if f.Value.Type() != "bool" && f.DefValue != "" && f.DefValue != "0" && f.DefValue != "[]" {
+			usage += fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		fmt.Fprintf(&b, "  %-32s %s\n", name, usage)
+	})
+	return b.String()
 }

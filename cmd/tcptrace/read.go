@@ -25,6 +25,11 @@ states, transitions and anomalies.
 Flags:
 `
 
+func init() {
+	register(command{name: "read", args: "[flags] FILE...", order: 10, run: cmdRead,
+		summary: "analyse pcap/pcapng files (\"-\" is stdin)"})
+}
+
 type readOptions struct {
 	all, transitions bool
 	filter, format   string
@@ -41,16 +46,16 @@ func cmdRead(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.BoolVarP(&o.transitions, "transitions", "t", false, "print every state change (text format)")
 	fs.StringVarP(&o.filter, "filter", "f", "", "tcpdump/BPF filter `EXPR`, e.g. 'port 443' (needs libpcap)")
 	fs.StringVar(&o.format, "format", "text", "output `FORMAT`: text or json (JSON Lines)")
-	fs.StringVar(&o.color, "color", "auto", "colour text output: auto, always or never (NO_COLOR is honoured)")
-	fs.DurationVar(&o.tracker.MSL, "msl", def.MSL, "maximum segment lifetime; TIME_WAIT lasts 2×MSL of capture time")
-	fs.DurationVar(&o.tracker.HalfCloseTimeout, "half-close-timeout", def.HalfCloseTimeout, "CLOSE_WAIT longer than this is half_closed")
+	fs.StringVar(&o.color, "color", "auto", "colour text output: `WHEN` = auto, always or never (NO_COLOR is honoured)")
+	fs.DurationVar(&o.tracker.MSL, "msl", def.MSL, "maximum segment lifetime (`DURATION`); TIME_WAIT lasts 2×MSL of capture time")
+	fs.DurationVar(&o.tracker.HalfCloseTimeout, "half-close-timeout", def.HalfCloseTimeout, "CLOSE_WAIT longer than `DURATION` is half_closed")
 	fs.IntVar(&o.tracker.Pileup, "pileup", def.Pileup, "`N` connections at once in CLOSE_WAIT (per ip:port) or TIME_WAIT (per host) make a pileup")
 	help := fs.BoolP("help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
 		return failUsage(stderr, err, "read")
 	}
 	if *help {
-		fmt.Fprint(stdout, readUsage+fs.FlagUsages())
+		fmt.Fprint(stdout, readUsage+flagUsages(fs))
 		return exitOK
 	}
 	if err := o.check(fs.Args()); err != nil {
