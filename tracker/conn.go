@@ -91,6 +91,15 @@ type deferredReceipt struct {
 	pkt  uint64
 }
 
+// rel returns a sequence number relative to the endpoint's ISN (the raw
+// number when the ISN was not seen).
+func (e *Endpoint) rel(s tcp.Seq) uint32 {
+	if e.hasISN {
+		return uint32(s - e.isn)
+	}
+	return uint32(s)
+}
+
 // Transition is one committed state change of one endpoint.
 type Transition struct {
 	Time     int64     // ns

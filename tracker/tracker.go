@@ -246,7 +246,11 @@ func (t *Tracker) apply(c *Conn, s Side, cls class, seg *tcp.Segment) {
 	var ev event
 	ev.seg, ev.cls = seg, cls
 	if snd.finSent && seg.PayloadLen > 0 && snd.fin.Less(seg.Seq.Add(seg.PayloadLen)) {
-		t.anomaly(c, DataAfterFin, Warning, s, seg, fmt.Sprintf("%s sent %d bytes beyond its FIN", s, seq32(seg.Seq.Add(seg.PayloadLen)-snd.fin)))
+		from := seg.Seq
+		if from.Less(snd.fin) {
+			from = snd.fin
+		}
+		t.anomaly(c, DataAfterFin, Warning, s, seg, fmt.Sprintf("%s sent %d bytes beyond its FIN (relative seq %d)", s, seq32(seg.Seq.Add(seg.PayloadLen)-from), snd.rel(seg.Seq)))
 	}
 	t.noteSent(c, s, &ev)
 	if snd.deferred.ok {
@@ -398,7 +402,7 @@ func (t *Tracker) step(c *Conn, s Side, d dir, cls class, ev *event) {
 				what = "SYN-ACK"
 			}
 			t.anomaly(c, HandshakeAckMismatch, Error, s.peer(), seg,
-				fmt.Sprintf("%s from %s acknowledges %d, not %s's ISN+1", what, s.peer(), seq32(seg.Ack-e.isn), s))
+				fmt.Sprintf("%s from %s acknowledges %s's ISN%+d, not ISN+1", what, s.peer(), s, seg.Ack.Diff(e.isn)))
 		}
 	case ackedOurFIN:
 		pass = seg.Flags.Has(tcp.ACK) && e.finSent && e.fin.Less(seg.Ack)
