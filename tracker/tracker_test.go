@@ -360,6 +360,7 @@ func TestScenarios(t *testing.T) {
 			if n := len(tr.Conns()); n != want {
 				t.Fatalf("got %d connections, want %d", n, want)
 			}
+			checkInvariants(t, tr)
 			c := tr.Conns()[0]
 			if c.Ends[Client].State != tt.client || c.Ends[Server].State != tt.server {
 				t.Errorf("final states client %s server %s, want %s %s\ntransitions: %s",
