@@ -120,6 +120,9 @@ func (t *Text) Summary(s Summary) {
 	for _, n := range s.Notes {
 		t.printf("  note        %s\n", Escape(n))
 	}
+	if s.Error != "" {
+		t.printf("  %s     %s: the results cover the packets before it\n", p.sevError.Sprint("stopped"), Escape(s.Error))
+	}
 	t.printf("  connections %d", s.Connections)
 	if s.Midstream > 0 {
 		t.printf(" (%d started before the capture)", s.Midstream)
