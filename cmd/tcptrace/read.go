@@ -35,6 +35,9 @@ type readOptions struct {
 	filter, format   string
 	color            string
 	tracker          tracker.Config
+	// observe, when set, sees each TCP segment right after the tracker
+	// (the zeek format counts IP bytes with it).
+	observe func(*tracker.Tracker, *tcp.Segment)
 }
 
 func cmdRead(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -45,11 +48,12 @@ func cmdRead(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.BoolVarP(&o.all, "all", "a", false, "list every connection, not only those with warnings or errors")
 	fs.BoolVarP(&o.transitions, "transitions", "t", false, "print every state change (text format)")
 	fs.StringVarP(&o.filter, "filter", "f", "", "tcpdump/BPF filter `EXPR`, e.g. 'port 443' (needs libpcap)")
-	fs.StringVar(&o.format, "format", "text", "output `FORMAT`: text or json (JSON Lines)")
+	fs.StringVar(&o.format, "format", "text", "output `FORMAT`: text, json (JSON Lines), zeek (conn.log), csv or junit")
 	fs.StringVar(&o.color, "color", "auto", "colour text output: `WHEN` = auto, always or never (NO_COLOR is honoured)")
 	fs.DurationVar(&o.tracker.MSL, "msl", def.MSL, "maximum segment lifetime (`DURATION`); TIME_WAIT lasts 2×MSL of capture time")
 	fs.DurationVar(&o.tracker.HalfCloseTimeout, "half-close-timeout", def.HalfCloseTimeout, "CLOSE_WAIT longer than `DURATION` is half_closed")
 	fs.IntVar(&o.tracker.Pileup, "pileup", def.Pileup, "`N` connections at once in CLOSE_WAIT (per ip:port) or TIME_WAIT (per host) make a pileup")
+	gate := addGateFlags(fs)
 	help := fs.BoolP("help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
 		return failUsage(stderr, err, "read")
@@ -65,32 +69,49 @@ func cmdRead(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return failUsage(stderr, err, "read")
 	}
+	rules, err := gate.load()
+	if err == nil {
+		err = checkToolFormat(o.format, rules)
+	}
+	if err != nil {
+		return failUsage(stderr, err, "read")
+	}
+	var ipBytes *ipByteCounter
+	if o.format == "zeek" {
+		ipBytes = newIPByteCounter()
+		o.observe = ipBytes.observe
+	}
 
 	res, readErr := analyse(fs.Args(), o)
 	if res == nil {
 		return fail(stderr, readErr, hintFor(readErr))
 	}
+	verdict := evaluate(rules, res)
 	var werr error
-	if o.format == "json" {
+	switch o.format {
+	case "json":
 		werr = writeJSON(stdout, res)
-	} else {
+	case "text":
 		werr = writeText(stdout, res, o, color)
+	default:
+		werr = writeToolFormat(stdout, o.format, res, verdict, ipBytes)
 	}
 	if werr != nil && !errors.Is(werr, errBrokenPipe) {
 		return fail(stderr, fmt.Errorf("writing the report: %w", werr), "")
 	}
+	status := verdict.print(stderr)
 	if readErr != nil {
 		return fail(stderr, readErr, hintFor(readErr)+" (the report above covers the packets before the damage)")
 	}
-	return exitOK
+	return status
 }
 
 func (o *readOptions) check(files []string) error {
 	if len(files) == 0 {
 		return &usageError{msg: "no capture file given", hint: "tcptrace read FILE.pcap (or - for stdin)"}
 	}
-	if o.format != "text" && o.format != "json" {
-		return &usageError{msg: fmt.Sprintf("unknown --format %q", o.format), hint: "use --format text or --format json"}
+	if o.format != "text" && o.format != "json" && !isToolFormat(o.format) {
+		return &usageError{msg: fmt.Sprintf("unknown --format %q", o.format), hint: formatHint}
 	}
 	if o.tracker.MSL <= 0 || o.tracker.HalfCloseTimeout <= 0 {
 		return &usageError{msg: "--msl and --half-close-timeout must be positive durations", hint: "for example --msl 30s"}
@@ -156,6 +177,9 @@ func analyse(files []string, o readOptions) (*result, error) {
 		last = max(last, seg.Time)
 		if kind == capture.KindTCP {
 			tr.Process(&seg)
+			if o.observe != nil {
+				o.observe(tr, &seg)
+			}
 		}
 	}
 	tr.Finish()
