@@ -166,6 +166,7 @@ func TestBuildErrors(t *testing.T) {
 	}{
 		{"mixed IP versions", func(c *Capture) { c.Conn(cli4, srv6, 1, 2) }, "one IP version"},
 		{"fragment size", func(c *Capture) { c.Conn(cli4, srv4, 1, 2).SYN(Fragment(10)) }, "multiple of 8"},
+		{"negative fragment size", func(c *Capture) { c.Conn(cli4, srv4, 1, 2).SYN(Fragment(-8)) }, "negative"},
 		{"fragment on IPv6", func(c *Capture) { c.Conn(cli6, srv6, 1, 2).SYN(Fragment(8)) }, "IPv4 connection"},
 		{"IPv6 headers on IPv4", func(c *Capture) { c.Conn(cli4, srv4, 1, 2).SYN(IPv6HopByHop()) }, "IPv6 connection"},
 		{"five SACK blocks", func(c *Capture) { c.Conn(cli4, srv4, 1, 2).ACK(Client, SACK(make([]tcp.SACKBlock, 5)...)) }, "SACK"},
@@ -221,5 +222,17 @@ func TestPaddingAndBadChecksum(t *testing.T) {
 	}
 	if len(lens) != 3 || lens[0] != 54 || lens[1] != 60 || lens[2] != 57 {
 		t.Errorf("frame lengths %v, want [54 60 57]", lens)
+	}
+}
+
+// TestNoPanicAfterBuildError sends on connections whose construction
+// failed: the builder must keep returning errors, never panic.
+func TestNoPanicAfterBuildError(t *testing.T) {
+	c := NewCapture(Ethernet)
+	c.Conn(cli4, srv6, 1, 2).Handshake().Data(Client, 10).Close(Client)
+	c.Conn(netip.AddrPort{}, srv4, 1, 2).SYN()
+	c.Conn(cli4, srv4, 1, 2).SYN(Fragment(-8), CapLen(-1))
+	if err := c.WritePcap(&bytes.Buffer{}, false); err == nil {
+		t.Error("no error")
 	}
 }

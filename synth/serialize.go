@@ -26,6 +26,9 @@ func (k *Conn) build(s *segment) bool {
 func (k *Conn) serialize(s *segment) error {
 	src, dst := k.end(s.from), k.end(!s.from)
 	v6 := src.addr.Is6()
+	if s.fragment < 0 || s.capLen < 0 {
+		return fmt.Errorf("negative fragment size %d or captured length %d", s.fragment, s.capLen)
+	}
 
 	tcpOpts, err := tcpOptionList(&s.opts)
 	if err != nil {
