@@ -98,11 +98,18 @@ func newIPByteCounter() *ipByteCounter {
 	return &ipByteCounter{newest: map[[2]netip.AddrPort]*tracker.Conn{}, bytes: map[*tracker.Conn]*[2]uint64{}}
 }
 
+// flowOf is the direction-free 4-tuple. Like the tracker's flow key it
+// treats an IPv4 address and its IPv4-mapped IPv6 form as one.
 func flowOf(a, b netip.AddrPort) [2]netip.AddrPort {
+	a, b = unmapped(a), unmapped(b)
 	if b.Compare(a) < 0 {
 		a, b = b, a
 	}
 	return [2]netip.AddrPort{a, b}
+}
+
+func unmapped(a netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
 }
 
 // observe counts one segment the tracker has just processed.
@@ -122,7 +129,7 @@ func (ic *ipByteCounter) observe(tr *tracker.Tracker, seg *tcp.Segment) {
 		ic.bytes[c] = n
 	}
 	side := tracker.Client
-	if seg.Src != c.Client() {
+	if unmapped(seg.Src) != unmapped(c.Client()) {
 		side = tracker.Server
 	}
 	n[side] += uint64(seg.IPLen)
