@@ -93,13 +93,15 @@ func (p *pcapReader) next(rec *record) error {
 		// absolute cap protects memory.
 		return p.errorf(start, "packet record length %d exceeds the %d-byte limit", capLen, maxPacketRecord)
 	}
+	// This Peek may slide the buffer, so hdr is stale after it: read the
+	// header again from buf.
 	buf, err := p.peek(p.hdrLen + int(capLen))
 	if err != nil {
 		return p.fail(start, err)
 	}
 	rec.data = buf[p.hdrLen:]
 	rec.wireLen = int(wireLen)
-	rec.time = int64(p.u32(hdr[0:]))*1e9 + int64(p.u32(hdr[4:]))*p.fracScale
+	rec.time = int64(p.u32(buf[0:]))*1e9 + int64(p.u32(buf[4:]))*p.fracScale
 	rec.link = p.link
 	rec.offset = start
 	p.skip(len(buf))

@@ -500,3 +500,58 @@ func TestOpenErrors(t *testing.T) {
 		t.Error("no files: no error")
 	}
 }
+
+// TestBufferBoundaries reads files of several MiB whose records of varied
+// sizes straddle the read buffer's refills, in pcap and pcapng, and compares
+// every packet with pcapgo's reading.
+func TestBufferBoundaries(t *testing.T) {
+	var pkts []testPacket
+	size := 0
+	for i := 0; size < 3*readBufferSize; i++ {
+		frame := serialize(t, ethernet(layers.EthernetTypeIPv4), ipv4Layer(), dataTCP(), payload(i*7919%1400))
+		pkts = append(pkts, testPacket{time: 1e18 + int64(i)*1001, data: frame})
+		size += len(frame) + 16
+	}
+	var ngFile bytes.Buffer
+	w, err := pcapgo.NewNgWriter(&ngFile, layers.LinkTypeEthernet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pkts {
+		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(0, p.time), CaptureLength: len(p.data), Length: len(p.data)}, p.data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		file []byte
+		ng   bool
+	}{
+		{"pcap", pcapBytes(binary.BigEndian, true, LinkEthernet, 65535, pkts...), false},
+		{"pcapng", ngFile.Bytes(), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := Files([]string{writeTemp(t, "big", tc.file)}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			got, err := readAll(t, r)
+			if err != io.EOF {
+				t.Fatal(err)
+			}
+			want := referenceRead(t, tc.file, tc.ng)
+			if len(got) != len(want) || len(got) != len(pkts) {
+				t.Fatalf("%d packets, pcapgo %d, wrote %d", len(got), len(want), len(pkts))
+			}
+			for i := range got {
+				if got[i] != want[i] || got[i].seg.Time != pkts[i].time {
+					t.Fatalf("packet %d:\n got %+v\nwant %+v", i+1, got[i], want[i])
+				}
+			}
+		})
+	}
+}
