@@ -50,21 +50,23 @@ func init() {
 
 // liveOptions are the flags of tcptrace live.
 type liveOptions struct {
-	iface, filter  string
-	format, color  string
-	status         string
-	transitions    bool
-	all            bool
-	snapLen        int
-	noPromisc      bool
-	bufferMiB      int
-	duration       time.Duration
-	count          uint64
-	write          string
-	force          bool
-	user           string
-	tracker        tracker.Config
-	statusInterval time.Duration // not a flag: tests shorten it
+	iface, filter string
+	format, color string
+	status        string
+	transitions   bool
+	all           bool
+	snapLen       int
+	noPromisc     bool
+	bufferMiB     int
+	duration      time.Duration
+	count         uint64
+	write         string
+	force         bool
+	user          string
+	tracker       tracker.Config
+	// Not flags: tests replay files with these.
+	statusInterval time.Duration
+	clock          func() time.Time
 }
 
 // defaultBufferMiB sizes the kernel buffer for bursts: at the default
@@ -136,7 +138,7 @@ func (o *liveOptions) check(args []string) error {
 }
 
 func cmdLive(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	o := liveOptions{statusInterval: statusInterval}
+	o := liveOptions{statusInterval: statusInterval, clock: time.Now}
 	fs := pflag.NewFlagSet("live", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	o.flags(fs)
@@ -274,7 +276,7 @@ func runLive(src packetSource, o liveOptions, color bool, stdout, stderr io.Writ
 		seg         tcp.Segment
 		first, last int64
 		readErr     error
-		start       = time.Now()
+		start       = o.clock()
 		nextTick    = start.Add(o.statusInterval)
 		draining    bool
 		drainEnd    time.Time
@@ -283,7 +285,7 @@ func runLive(src packetSource, o liveOptions, color bool, stdout, stderr io.Writ
 	)
 capture:
 	for {
-		now := time.Now()
+		now := o.clock()
 		if !draining && (stop.Load() || (o.duration > 0 && now.Sub(start) >= o.duration)) {
 			// Stop capturing, but first take in what the kernel already
 			// holds: those packets happened before the stop.
@@ -332,7 +334,7 @@ capture:
 			}
 			// Nothing is queued, so every earlier packet has been
 			// processed: the wall clock is safe to move to.
-			tr.Advance(time.Now().UnixNano())
+			tr.Advance(o.clock().UnixNano())
 			events.flush()
 		case err == io.EOF:
 			break capture
