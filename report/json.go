@@ -99,6 +99,10 @@ func (j *JSON) Summary(s Summary) error {
 	b = strconv.AppendUint(b, s.TimeWentBack, 10)
 	b = append(b, `,"connections":`...)
 	b = strconv.AppendInt(b, int64(s.Connections), 10)
+	b = append(b, `,"expired":`...)
+	b = strconv.AppendInt(b, int64(s.Expired), 10)
+	b = append(b, `,"evicted":`...)
+	b = strconv.AppendInt(b, int64(s.Evicted), 10)
 	b = append(b, `,"midstream":`...)
 	b = strconv.AppendInt(b, int64(s.Midstream), 10)
 	b = append(b, `,"client_states":`...)
@@ -172,6 +176,9 @@ func AppendConn(b []byte, c *tracker.Conn) []byte {
 	b = appendString(b, c.History())
 	b = append(b, `,"midstream":`...)
 	b = strconv.AppendBool(b, c.Midstream)
+	b = append(b, `,"ended":"`...)
+	b = append(b, c.Ended.String()...)
+	b = append(b, '"')
 	b = append(b, `,"transitions":[`...)
 	for i, tr := range c.Transitions {
 		if i > 0 {
@@ -198,6 +205,10 @@ func AppendConn(b []byte, c *tracker.Conn) []byte {
 	b = strconv.AppendUint(b, cl.Bytes, 10)
 	b = append(b, `,"server":`...)
 	b = strconv.AppendUint(b, sv.Bytes, 10)
+	b = append(b, `},"ip_bytes":{"client":`...)
+	b = strconv.AppendUint(b, cl.IPBytes, 10)
+	b = append(b, `,"server":`...)
+	b = strconv.AppendUint(b, sv.IPBytes, 10)
 	return append(b, "}}"...)
 }
 

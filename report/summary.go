@@ -17,6 +17,8 @@ type Input struct {
 	Skipped      map[string]uint64 // by reason: non_tcp, fragment, truncated, undecodable, filtered
 	TruncatedTCP uint64            // TCP segments analysed although the capture cut their options or payload
 	TimeWentBack uint64            // packets earlier than their predecessor in the same file
+	Expired      int               // connections ended by the idle timeout
+	Evicted      int               // connections pushed out of the full flow table
 	FirstTime    int64             // ns; 0 when nothing was read
 	LastTime     int64
 	Notes        []string // per-file remarks (e.g. packets on an unsupported link type)

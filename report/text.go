@@ -127,6 +127,9 @@ func (t *Text) Summary(s Summary) {
 	if s.Midstream > 0 {
 		t.printf(" (%d started before the capture)", s.Midstream)
 	}
+	if s.Expired > 0 || s.Evicted > 0 {
+		t.printf("; %d expired after the idle timeout, %d evicted from the full flow table (reported as they stood)", s.Expired, s.Evicted)
+	}
 	t.printf("\n\n")
 
 	if s.Connections > 0 {

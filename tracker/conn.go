@@ -42,6 +42,7 @@ type Endpoint struct {
 
 	Packets uint64 // segments sent
 	Bytes   uint64 // payload bytes sent, retransmissions included
+	IPBytes uint64 // IP packet bytes sent, from the IP headers (Zeek's orig_ip_bytes/resp_ip_bytes)
 
 	SYNs, SYNACKs, FINs int // SYN, SYN-ACK and FIN segments sent
 
@@ -100,6 +101,21 @@ func (e *Endpoint) rel(s tcp.Seq) uint32 {
 	return uint32(s)
 }
 
+// EndReason says how a connection's record ended.
+type EndReason uint8
+
+const (
+	StillOpen         EndReason = iota
+	EndedClosed                 // both endpoints CLOSED
+	EndedIdle                   // no packets for the idle timeout
+	EndedEvicted                // pushed out of a full flow table
+	EndedAtCaptureEnd           // still open when the capture ended
+)
+
+func (r EndReason) String() string {
+	return [...]string{"open", "closed", "idle", "evicted", "capture_end"}[r]
+}
+
 // Transition is one committed state change of one endpoint.
 type Transition struct {
 	Time     int64     // ns
@@ -122,6 +138,10 @@ type Conn struct {
 	Midstream   bool
 	Transitions []Transition
 	Anomalies   []Anomaly
+
+	// Ended says how the connection's record ended; StillOpen while the
+	// tracker follows it.
+	Ended EndReason
 
 	key  flowKey
 	zeek zeekConn
@@ -172,12 +192,34 @@ func (c *Conn) flagsOf(pkt uint64) tcp.Flags {
 	return 0
 }
 
-// flowKey is the canonical, direction-free 4-tuple.
-type flowKey struct{ lo, hi netip.AddrPort }
+// flowKey is the canonical, direction-free 4-tuple: both endpoints as
+// 16-byte addresses (IPv4 mapped into IPv6) and ports, the lower endpoint
+// first. It holds no pointers, so the flow table hashes and compares plain
+// bytes and the garbage collector never scans its keys.
+type flowKey struct{ lo, hi endpointKey }
+
+type endpointKey struct {
+	addr [16]byte
+	port uint16
+}
+
+func endpointKeyOf(a netip.AddrPort) endpointKey {
+	return endpointKey{addr: a.Addr().As16(), port: a.Port()}
+}
+
+func (a endpointKey) less(b endpointKey) bool {
+	for i := range a.addr {
+		if a.addr[i] != b.addr[i] {
+			return a.addr[i] < b.addr[i]
+		}
+	}
+	return a.port < b.port
+}
 
 func keyOf(a, b netip.AddrPort) flowKey {
-	if b.Compare(a) < 0 {
-		a, b = b, a
+	ka, kb := endpointKeyOf(a), endpointKeyOf(b)
+	if kb.less(ka) {
+		ka, kb = kb, ka
 	}
-	return flowKey{a, b}
+	return flowKey{ka, kb}
 }

@@ -10,9 +10,11 @@
 package tracker
 
 import (
+	"cmp"
 	"container/heap"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/tcptrace/tcptrace/tcp"
@@ -23,6 +25,15 @@ type Config struct {
 	MSL              time.Duration // TIME_WAIT lasts 2×MSL in capture time (default 30 s, Linux's 60 s TIME_WAIT)
 	HalfCloseTimeout time.Duration // CLOSE_WAIT longer than this is half_closed (default 60 s)
 	Pileup           int           // connections at once in CLOSE_WAIT/TIME_WAIT that make a pileup (default 10)
+	IdleTimeout      time.Duration // a connection without packets for this long is expired (default 15 min; capture time)
+	MaxConnections   int           // flow-table cap: beyond it the least recently active connection is evicted (default 1<<20)
+
+	// OnDone, when set, receives every connection once it is over — both
+	// endpoints CLOSED (after a short linger for late packets), expired,
+	// evicted, or still open at Finish — and the tracker then forgets it:
+	// memory stays proportional to the live connections. Without OnDone the
+	// tracker keeps every connection for Conns().
+	OnDone func(c *Conn)
 
 	// OnTransition and OnAnomaly, when set, see every event as it is
 	// committed (live mode streams them). They must not keep c past the call
@@ -33,7 +44,8 @@ type Config struct {
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
-	return Config{MSL: 30 * time.Second, HalfCloseTimeout: 60 * time.Second, Pileup: 10}
+	return Config{MSL: 30 * time.Second, HalfCloseTimeout: 60 * time.Second, Pileup: 10,
+		IdleTimeout: 15 * time.Minute, MaxConnections: 1 << 20}
 }
 
 // graceAfterFIN is how long after a FIN (or SYN) the capture must go on
@@ -41,14 +53,24 @@ func DefaultConfig() Config {
 // 1 s, so by then a lost segment would have been retransmitted.
 const graceAfterFIN = int64(time.Second)
 
+// closeLinger is how long a connection whose endpoints are both CLOSED stays
+// in the flow table for late packets (a retransmitted FIN proving the final
+// ACK lost, a stray RST) before it is handed to OnDone. Zeek waits 5 s too
+// (tcp_close_delay).
+const closeLinger = int64(5 * time.Second)
+
 // Tracker is the flow table. It is not safe for concurrent use.
 type Tracker struct {
 	cfg    Config
 	flows  map[flowKey]*Conn
 	conns  []*Conn
 	timers timerHeap
-	now    int64 // latest capture time seen
+	idle   idleHeap // one entry per live connection, ordered by when it may go idle
+	now    int64    // latest capture time seen
 	nextID uint64
+
+	live             int // connections not yet over
+	expired, evicted int
 
 	cur *tcp.Segment // the segment being processed, for the transitions it causes
 
@@ -73,6 +95,12 @@ func New(cfg Config) *Tracker {
 	if cfg.Pileup <= 0 {
 		cfg.Pileup = def.Pileup
 	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = def.IdleTimeout
+	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = def.MaxConnections
+	}
 	return &Tracker{
 		cfg:       cfg,
 		flows:     make(map[flowKey]*Conn),
@@ -81,8 +109,17 @@ func New(cfg Config) *Tracker {
 	}
 }
 
-// Conns returns every connection in order of first packet.
+// Conns returns every connection in order of first packet (only when
+// Config.OnDone is not set; otherwise connections are handed over as they end).
 func (t *Tracker) Conns() []*Conn { return t.conns }
+
+// Live returns the number of connections not yet over.
+func (t *Tracker) Live() int { return t.live }
+
+// Expired and Evicted count connections ended by the idle timeout and by the
+// MaxConnections cap.
+func (t *Tracker) Expired() int { return t.expired }
+func (t *Tracker) Evicted() int { return t.evicted }
 
 // Now is the latest capture time seen.
 func (t *Tracker) Now() int64 { return t.now }
@@ -96,6 +133,9 @@ func (t *Tracker) Process(seg *tcp.Segment) {
 
 	t.cur = seg
 	defer func() { t.cur = nil }()
+	if len(t.idle) > 0 && t.idle[0].at <= t.now {
+		t.expireIdle(t.now)
+	}
 	cls, invalid := classify(seg.Flags)
 	key := keyOf(seg.Src, seg.Dst)
 	c := t.connFor(t.flows[key], key, seg, cls, invalid)
@@ -103,6 +143,7 @@ func (t *Tracker) Process(seg *tcp.Segment) {
 	snd := &c.Ends[s]
 	snd.Packets++
 	snd.Bytes += uint64(seg.PayloadLen)
+	snd.IPBytes += uint64(seg.IPLen)
 	if seg.Time > c.LastSeen {
 		c.LastSeen = seg.Time
 	}
@@ -168,14 +209,94 @@ func serverLike(a, b uint16) bool {
 }
 
 func (t *Tracker) newConn(key flowKey, seg *tcp.Segment) *Conn {
+	if _, replacing := t.flows[key]; !replacing && len(t.flows) >= t.cfg.MaxConnections {
+		t.evictOldest()
+	}
 	t.nextID++
 	c := &Conn{ID: t.nextID, FirstSeen: seg.Time, LastSeen: seg.Time, FirstPacket: seg.Packet, key: key, halfClosed: -1}
 	for s := range c.Ends {
 		c.Ends[s].Since = seg.Time
 	}
 	t.flows[key] = c
-	t.conns = append(t.conns, c)
+	if t.cfg.OnDone == nil {
+		t.conns = append(t.conns, c)
+	}
+	t.live++
+	heap.Push(&t.idle, idleEntry{at: seg.Time + int64(t.cfg.IdleTimeout), c: c})
 	return c
+}
+
+// over ends a connection's life in the tracker: the end-of-life anomalies are
+// settled, it leaves the flow table and goes to OnDone.
+func (t *Tracker) over(c *Conn, how EndReason) {
+	if c.Ended != StillOpen {
+		return
+	}
+	t.finishConn(c)
+	c.Ended = how
+	t.live--
+	switch how {
+	case EndedIdle:
+		t.expired++
+	case EndedEvicted:
+		t.evicted++
+	}
+	if t.flows[c.key] == c {
+		delete(t.flows, c.key)
+	}
+	if t.cfg.OnDone != nil {
+		t.cfg.OnDone(c)
+	}
+}
+
+// evictOldest ends the least recently active connection to make room. The
+// idle heap's entries are refreshed lazily, so stale ones are re-filed first.
+func (t *Tracker) evictOldest() {
+	for len(t.idle) > 0 {
+		e := heap.Pop(&t.idle).(idleEntry)
+		if e.c.Ended != StillOpen {
+			continue
+		}
+		if due := e.c.LastSeen + int64(t.cfg.IdleTimeout); due != e.at {
+			heap.Push(&t.idle, idleEntry{at: due, c: e.c})
+			continue
+		}
+		t.over(e.c, EndedEvicted)
+		return
+	}
+}
+
+// expireIdle ends the connections that have had no packet for IdleTimeout.
+func (t *Tracker) expireIdle(now int64) {
+	for len(t.idle) > 0 && t.idle[0].at <= now {
+		e := heap.Pop(&t.idle).(idleEntry)
+		if e.c.Ended != StillOpen {
+			continue
+		}
+		if due := e.c.LastSeen + int64(t.cfg.IdleTimeout); due > now {
+			heap.Push(&t.idle, idleEntry{at: due, c: e.c})
+			continue
+		}
+		t.over(e.c, EndedIdle)
+	}
+}
+
+type idleEntry struct {
+	at int64
+	c  *Conn
+}
+
+type idleHeap []idleEntry
+
+func (h idleHeap) Len() int           { return len(h) }
+func (h idleHeap) Less(i, j int) bool { return h[i].at < h[j].at }
+func (h idleHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *idleHeap) Push(x any)        { *h = append(*h, x.(idleEntry)) }
+func (h *idleHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // isNewSYN reports whether a SYN without ACK starts a new connection instead
@@ -538,6 +659,9 @@ func (t *Tracker) setState(c *Conn, s Side, to State, at int64, pkt uint64, note
 		e.closedBy = notClosed
 	}
 	c.Transitions = append(c.Transitions, tr)
+	if to == Closed && c.Ends[s.peer()].State == Closed {
+		t.schedule(timer{at: max(at, t.now) + closeLinger, c: c, side: s, state: Closed, since: at})
+	}
 	switch to {
 	case TimeWait:
 		t.schedule(timer{at: at + 2*int64(t.cfg.MSL), c: c, side: s, state: TimeWait, since: at})
@@ -691,9 +815,18 @@ func (t *Tracker) countAnomaly(c *Conn, k Kind, s Side, seg *tcp.Segment, format
 // anomalies that only the end can establish. Final states stay as they are.
 func (t *Tracker) Finish() {
 	t.fireTimers(t.now)
-	for _, c := range t.conns {
-		t.finishConn(c)
+	t.expireIdle(t.now)
+	open := make([]*Conn, 0, t.live)
+	for _, e := range t.idle {
+		if e.c.Ended == StillOpen {
+			open = append(open, e.c)
+		}
 	}
+	slices.SortFunc(open, func(a, b *Conn) int { return cmp.Compare(a.ID, b.ID) })
+	for _, c := range open {
+		t.over(c, EndedAtCaptureEnd)
+	}
+	t.idle = nil
 }
 
 func (t *Tracker) finishConn(c *Conn) {
@@ -789,6 +922,9 @@ func (t *Tracker) schedule(tm timer) { heap.Push(&t.timers, tm) }
 func (t *Tracker) fireTimers(now int64) {
 	for len(t.timers) > 0 && t.timers[0].at <= now {
 		tm := heap.Pop(&t.timers).(timer)
+		if tm.c.Ended != StillOpen {
+			continue
+		}
 		e := &tm.c.Ends[tm.side]
 		if e.State != tm.state || e.Since != tm.since {
 			continue
@@ -798,6 +934,10 @@ func (t *Tracker) fireTimers(now int64) {
 			continue
 		}
 		switch tm.state {
+		case Closed:
+			if tm.c.Ends[tm.side.peer()].State == Closed {
+				t.over(tm.c, EndedClosed)
+			}
 		case TimeWait:
 			e.closedBy = closedByTimer
 			t.setState(tm.c, tm.side, Closed, tm.at, 0, fmt.Sprintf("2×MSL (%s) elapsed", dur(2*int64(t.cfg.MSL))))
@@ -819,4 +959,5 @@ func (t *Tracker) Advance(now int64) {
 		t.now = now
 	}
 	t.fireTimers(t.now)
+	t.expireIdle(t.now)
 }

@@ -461,3 +461,72 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+func TestLifecycle(t *testing.T) {
+	closed := with(handshake,
+		pk{6, Client, RA, 1011, 5021, 0})
+	t.Run("closed connections are handed over after the linger", func(t *testing.T) {
+		var done []*Conn
+		tr := New(Config{OnDone: func(c *Conn) { done = append(done, c) }})
+		for i, p := range closed {
+			seg := segOf(i, p, cliAddr, srvAddr)
+			tr.Process(&seg)
+		}
+		if len(done) != 0 || tr.Live() != 1 {
+			t.Fatalf("handed over %d, live %d before the linger passed", len(done), tr.Live())
+		}
+		tr.Advance(10 * int64(time.Second))
+		if len(done) != 1 || done[0].Ended != EndedClosed || tr.Live() != 0 {
+			t.Fatalf("after the linger: handed over %d, live %d", len(done), tr.Live())
+		}
+		if tr.Conns() != nil {
+			t.Errorf("with OnDone the tracker must not keep connections")
+		}
+	})
+	t.Run("idle connections expire", func(t *testing.T) {
+		var done []*Conn
+		tr := New(Config{IdleTimeout: time.Minute, OnDone: func(c *Conn) { done = append(done, c) }})
+		for i, p := range handshake {
+			seg := segOf(i, p, cliAddr, srvAddr)
+			tr.Process(&seg)
+		}
+		tr.Advance(int64(59 * time.Second))
+		if len(done) != 0 {
+			t.Fatalf("expired too early")
+		}
+		tr.Advance(int64(61 * time.Second))
+		if len(done) != 1 || done[0].Ended != EndedIdle || tr.Expired() != 1 {
+			t.Fatalf("not expired: %d handed over", len(done))
+		}
+		if done[0].Ends[Client].State != Established {
+			t.Errorf("an expired connection keeps its states, got %s", done[0].Ends[Client].State)
+		}
+	})
+	t.Run("a full table evicts the least recently active", func(t *testing.T) {
+		var done []*Conn
+		tr := New(Config{MaxConnections: 3, OnDone: func(c *Conn) { done = append(done, c) }})
+		for i := 0; i < 5; i++ {
+			cli := netip.AddrPortFrom(cliAddr.Addr(), uint16(40000+i))
+			seg := segOf(i, pk{int64(i) * 10, Client, S, 1000, 0, 0}, cli, srvAddr)
+			tr.Process(&seg)
+			if i == 2 {
+				// Keep the first connection busy so that it is not the oldest.
+				seg := segOf(i, pk{int64(i)*10 + 5, Client, S, 1000, 0, 0}, netip.AddrPortFrom(cliAddr.Addr(), 40000), srvAddr)
+				tr.Process(&seg)
+			}
+		}
+		if tr.Evicted() != 2 || tr.Live() != 3 {
+			t.Fatalf("evicted %d, live %d; want 2 and 3", tr.Evicted(), tr.Live())
+		}
+		if done[0].ID != 2 || done[1].ID != 3 {
+			t.Errorf("evicted connections %d and %d, want 2 and 3 (1 was active)", done[0].ID, done[1].ID)
+		}
+		tr.Finish()
+		if len(done) != 5 || done[2].Ended != EndedAtCaptureEnd || done[2].ID != 1 {
+			t.Errorf("Finish must hand over the rest in id order")
+		}
+		if got := kindsOf(done[0]); got != "syn_unanswered/client/info" {
+			t.Errorf("an evicted connection's end-of-life anomalies are settled, got %q", got)
+		}
+	})
+}

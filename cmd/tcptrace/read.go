@@ -53,6 +53,8 @@ func cmdRead(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.tracker.MSL, "msl", def.MSL, "maximum segment lifetime (`DURATION`); TIME_WAIT lasts 2×MSL of capture time")
 	fs.DurationVar(&o.tracker.HalfCloseTimeout, "half-close-timeout", def.HalfCloseTimeout, "CLOSE_WAIT longer than `DURATION` is half_closed")
 	fs.IntVar(&o.tracker.Pileup, "pileup", def.Pileup, "`N` connections at once in CLOSE_WAIT (per ip:port) or TIME_WAIT (per host) make a pileup")
+	fs.DurationVar(&o.tracker.IdleTimeout, "idle-timeout", def.IdleTimeout, "a connection without packets for `DURATION` of capture time is expired (reported as it stands)")
+	fs.IntVar(&o.tracker.MaxConnections, "max-connections", def.MaxConnections, "track at most `N` connections at once; beyond, the least recently active is evicted (reported as it stands)")
 	gate := addGateFlags(fs)
 	help := fs.BoolP("help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
@@ -118,6 +120,9 @@ func (o *readOptions) check(files []string) error {
 	}
 	if o.tracker.Pileup < 1 {
 		return &usageError{msg: "--pileup must be at least 1"}
+	}
+	if o.tracker.IdleTimeout <= 0 || o.tracker.MaxConnections < 1 {
+		return &usageError{msg: "--idle-timeout must be a positive duration and --max-connections at least 1"}
 	}
 	return nil
 }
@@ -191,6 +196,8 @@ func analyse(files []string, o readOptions) (*result, error) {
 		Skipped:      map[string]uint64{},
 		TruncatedTCP: st.TruncatedTCP,
 		TimeWentBack: st.TimeWentBack,
+		Expired:      tr.Expired(),
+		Evicted:      tr.Evicted(),
 		FirstTime:    first,
 		LastTime:     last,
 	}
