@@ -166,3 +166,23 @@ func (p *vmProgram) match(data []byte, _ int) bool {
 	n, err := p.vm.Run(data)
 	return err == nil && n > 0
 }
+
+func TestFilterDoesNotAllocate(t *testing.T) {
+	path, _ := smallPackets(t, 30000, false)
+	for _, expr := range []string{"tcp port 80", "udp"} { // one passes every packet, one none
+		r, err := Files([]string{path}, Options{Filter: expr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seg tcp.Segment
+		allocs := testing.AllocsPerRun(20000, func() {
+			if _, err := r.Next(&seg); err != nil {
+				t.Fatal(err)
+			}
+		})
+		r.Close()
+		if allocs != 0 {
+			t.Errorf("filter %q: Next allocates %.4f times per packet", expr, allocs)
+		}
+	}
+}
