@@ -38,8 +38,7 @@ import (
 //	                   space (private_address_space_is_local = T)
 //	missed_bytes       0: tcptrace does not measure content gaps
 //	orig/resp_pkts     packets each side sent
-//	orig/resp_ip_bytes the IP total length summed per side, when the caller
-//	                   supplies it (ZeekIPBytes); unset otherwise
+//	orig/resp_ip_bytes the IP total length of those packets, summed
 //	tunnel_parents     unset: tcptrace decodes no tunnels
 //
 // #open and #close carry the capture's first and last packet times (UTC),
@@ -61,10 +60,6 @@ var ZeekTypes = []string{
 	"count", "count", "count", "count", "set[string]",
 }
 
-// ZeekIPBytes returns the IP-level bytes (sum of the IP total length) each
-// side of a connection sent, or ok = false when they were not counted.
-type ZeekIPBytes func(c *tracker.Conn) (client, server uint64, ok bool)
-
 const (
 	zeekUnset = "-"
 	// zeekTimeLayout is the strftime "%Y-%m-%d-%H-%M-%S" of #open and #close.
@@ -72,8 +67,8 @@ const (
 )
 
 // WriteZeekConnLog writes conns as a Zeek conn.log. s gives the capture's
-// time span for #open and #close; ipBytes may be nil.
-func WriteZeekConnLog(w io.Writer, conns []*tracker.Conn, s Summary, ipBytes ZeekIPBytes) error {
+// time span for #open and #close.
+func WriteZeekConnLog(w io.Writer, conns []*tracker.Conn, s Summary) error {
 	bw := bufio.NewWriter(w)
 	bw.WriteString("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n")
 	bw.WriteString("#open\t" + zeekHeaderTime(s.FirstTime) + "\n")
@@ -88,7 +83,7 @@ func WriteZeekConnLog(w io.Writer, conns []*tracker.Conn, s Summary, ipBytes Zee
 	bw.WriteByte('\n')
 	var row []byte
 	for _, c := range conns {
-		row = appendZeekRow(row[:0], c, ipBytes)
+		row = appendZeekRow(row[:0], c)
 		bw.Write(row)
 	}
 	bw.WriteString("#close\t" + zeekHeaderTime(s.LastTime) + "\n")
@@ -99,7 +94,7 @@ func zeekHeaderTime(ns int64) string {
 	return time.Unix(0, ns).UTC().Format(zeekTimeLayout)
 }
 
-func appendZeekRow(b []byte, c *tracker.Conn, ipBytes ZeekIPBytes) []byte {
+func appendZeekRow(b []byte, c *tracker.Conn) []byte {
 	cl, sv := &c.Ends[tracker.Client], &c.Ends[tracker.Server]
 	tab := func() { b = append(b, '\t') }
 	b = appendZeekTime(b, c.FirstSeen)
@@ -132,18 +127,13 @@ func appendZeekRow(b []byte, c *tracker.Conn, ipBytes ZeekIPBytes) []byte {
 	b = append(b, "\t0\t"...) // missed_bytes
 	b = appendZeekString(b, c.History())
 	tab()
-	var clIP, svIP uint64
-	ok := false
-	if ipBytes != nil {
-		clIP, svIP, ok = ipBytes(c)
-	}
 	b = strconv.AppendUint(b, cl.Packets, 10)
 	tab()
-	b = appendZeekCount(b, clIP, ok)
+	b = strconv.AppendUint(b, cl.IPBytes, 10)
 	tab()
 	b = strconv.AppendUint(b, sv.Packets, 10)
 	tab()
-	b = appendZeekCount(b, svIP, ok)
+	b = strconv.AppendUint(b, sv.IPBytes, 10)
 	return append(b, "\t-\n"...) // tunnel_parents
 }
 
@@ -161,13 +151,6 @@ func appendZeekTime(b []byte, ns int64) []byte {
 		b = append(b, byte('0'+frac/d%10))
 	}
 	return b
-}
-
-func appendZeekCount(b []byte, v uint64, set bool) []byte {
-	if !set {
-		return append(b, zeekUnset...)
-	}
-	return strconv.AppendUint(b, v, 10)
 }
 
 func appendZeekBool(b []byte, v bool) []byte {

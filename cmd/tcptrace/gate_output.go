@@ -3,11 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
-	"net/netip"
 
 	"github.com/tcptrace/tcptrace/report"
-	"github.com/tcptrace/tcptrace/tcp"
-	"github.com/tcptrace/tcptrace/tracker"
 )
 
 // The output formats for other tools: a Zeek conn.log, CSV and JUnit XML.
@@ -37,15 +34,11 @@ func checkToolFormat(format string, p *policy) error {
 	return nil
 }
 
-// writeToolFormat renders one of toolFormats. ipBytes may be nil.
-func writeToolFormat(w io.Writer, format string, res *result, v *verdict, ipBytes *ipByteCounter) error {
+// writeToolFormat renders one of toolFormats.
+func writeToolFormat(w io.Writer, format string, res *result, v *verdict) error {
 	switch format {
 	case "zeek":
-		var f report.ZeekIPBytes
-		if ipBytes != nil {
-			f = ipBytes.lookup
-		}
-		return report.WriteZeekConnLog(w, res.conns, res.summary, f)
+		return report.WriteZeekConnLog(w, res.conns, res.summary)
 	case "csv":
 		return report.WriteCSV(w, res.conns)
 	case "junit":
@@ -81,65 +74,4 @@ func junitCases(v *verdict) []report.JUnitCase {
 		cases = append(cases, c)
 	}
 	return cases
-}
-
-// ipByteCounter sums the IP total length of each side's segments, which
-// conn.log reports as orig_ip_bytes and resp_ip_bytes and the tracker does
-// not keep. It sees every TCP segment right after the tracker did: the
-// segment then belongs to the newest connection on its 4-tuple, because the
-// tracker only ever starts connections, appending them to Conns.
-type ipByteCounter struct {
-	newest map[[2]netip.AddrPort]*tracker.Conn
-	seen   int // connections already indexed
-	bytes  map[*tracker.Conn]*[2]uint64
-}
-
-func newIPByteCounter() *ipByteCounter {
-	return &ipByteCounter{newest: map[[2]netip.AddrPort]*tracker.Conn{}, bytes: map[*tracker.Conn]*[2]uint64{}}
-}
-
-// flowOf is the direction-free 4-tuple. Like the tracker's flow key it
-// treats an IPv4 address and its IPv4-mapped IPv6 form as one.
-func flowOf(a, b netip.AddrPort) [2]netip.AddrPort {
-	a, b = unmapped(a), unmapped(b)
-	if b.Compare(a) < 0 {
-		a, b = b, a
-	}
-	return [2]netip.AddrPort{a, b}
-}
-
-func unmapped(a netip.AddrPort) netip.AddrPort {
-	return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
-}
-
-// observe counts one segment the tracker has just processed.
-func (ic *ipByteCounter) observe(tr *tracker.Tracker, seg *tcp.Segment) {
-	conns := tr.Conns()
-	for _, c := range conns[ic.seen:] {
-		ic.newest[flowOf(c.Client(), c.Server())] = c
-	}
-	ic.seen = len(conns)
-	c := ic.newest[flowOf(seg.Src, seg.Dst)]
-	if c == nil {
-		return
-	}
-	n := ic.bytes[c]
-	if n == nil {
-		n = new([2]uint64)
-		ic.bytes[c] = n
-	}
-	side := tracker.Client
-	if unmapped(seg.Src) != unmapped(c.Client()) {
-		side = tracker.Server
-	}
-	n[side] += uint64(seg.IPLen)
-}
-
-// lookup is a report.ZeekIPBytes.
-func (ic *ipByteCounter) lookup(c *tracker.Conn) (client, server uint64, ok bool) {
-	n := ic.bytes[c]
-	if n == nil {
-		return 0, 0, false
-	}
-	return n[tracker.Client], n[tracker.Server], true
 }

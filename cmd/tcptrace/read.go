@@ -35,9 +35,6 @@ type readOptions struct {
 	filter, format   string
 	color            string
 	tracker          tracker.Config
-	// observe, when set, sees each TCP segment right after the tracker
-	// (the zeek format counts IP bytes with it).
-	observe func(*tracker.Tracker, *tcp.Segment)
 }
 
 func cmdRead(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -78,12 +75,6 @@ func cmdRead(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return failUsage(stderr, err, "read")
 	}
-	var ipBytes *ipByteCounter
-	if o.format == "zeek" {
-		ipBytes = newIPByteCounter()
-		o.observe = ipBytes.observe
-	}
-
 	res, readErr := analyse(fs.Args(), o)
 	if res == nil {
 		return fail(stderr, readErr, hintFor(readErr))
@@ -96,7 +87,7 @@ func cmdRead(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "text":
 		werr = writeText(stdout, res, o, color)
 	default:
-		werr = writeToolFormat(stdout, o.format, res, verdict, ipBytes)
+		werr = writeToolFormat(stdout, o.format, res, verdict)
 	}
 	if werr != nil && !errors.Is(werr, errBrokenPipe) {
 		return fail(stderr, fmt.Errorf("writing the report: %w", werr), "")
@@ -182,9 +173,6 @@ func analyse(files []string, o readOptions) (*result, error) {
 		last = max(last, seg.Time)
 		if kind == capture.KindTCP {
 			tr.Process(&seg)
-			if o.observe != nil {
-				o.observe(tr, &seg)
-			}
 		}
 	}
 	tr.Finish()
