@@ -118,7 +118,9 @@ func Files(paths []string, opt Options) (*Reader, error) {
 // start reads ahead the first record of every source and compiles the filter.
 func (r *Reader) start(opt Options) error {
 	// Read the first record of every file so the merge can compare them.
-	// Damage there is reported by the first Next, after nothing.
+	// A file damaged before its first packet stops the merge at its start,
+	// as damage anywhere stops it where it is met: the first Next reports
+	// it.
 	for _, s := range r.sources {
 		switch err := s.records.next(&s.rec); err {
 		case nil:

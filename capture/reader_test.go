@@ -555,3 +555,38 @@ func TestBufferBoundaries(t *testing.T) {
 		})
 	}
 }
+
+// TestModifiedPcap reads the "modified" (Kuznetzov) pcap format, whose
+// record headers carry 8 more bytes.
+func TestModifiedPcap(t *testing.T) {
+	ip4 := serialize(t, ipv4Layer(), dataTCP(), payload(100))
+	file := make([]byte, 24)
+	binary.LittleEndian.PutUint32(file, pcapMagicKuznetzov)
+	binary.LittleEndian.PutUint32(file[16:], 65535)
+	binary.LittleEndian.PutUint32(file[20:], uint32(LinkRaw))
+	for i := range 3 {
+		rec := make([]byte, 24)
+		binary.LittleEndian.PutUint32(rec[0:], uint32(100+i))
+		binary.LittleEndian.PutUint32(rec[4:], 5)
+		binary.LittleEndian.PutUint32(rec[8:], uint32(len(ip4)))
+		binary.LittleEndian.PutUint32(rec[12:], uint32(len(ip4)))
+		binary.LittleEndian.PutUint32(rec[16:], 2) // ifindex; then protocol, packet type, padding
+		file = append(append(file, rec...), ip4...)
+	}
+	r, err := Files([]string{writeTemp(t, "modified.pcap", file)}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got, err := readAll(t, r)
+	if err != io.EOF || len(got) != 3 {
+		t.Fatalf("%d packets, %v", len(got), err)
+	}
+	for i, g := range got {
+		want := wantData4(100)
+		want.Time, want.Packet = int64(100+i)*1e9+5000, uint64(i+1)
+		if g.kind != KindTCP || g.seg != want {
+			t.Errorf("packet %d: %v %+v", i+1, g.kind, g.seg)
+		}
+	}
+}
