@@ -35,6 +35,7 @@ type readOptions struct {
 	filter, format   string
 	color            string
 	tracker          tracker.Config
+	workers          int
 }
 
 func cmdRead(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -51,6 +52,7 @@ func cmdRead(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.tracker.HalfCloseTimeout, "half-close-timeout", def.HalfCloseTimeout, "CLOSE_WAIT longer than `DURATION` is half_closed")
 	fs.IntVar(&o.tracker.Pileup, "pileup", def.Pileup, "`N` connections at once in CLOSE_WAIT (per ip:port) or TIME_WAIT (per host) make a pileup")
 	fs.DurationVar(&o.tracker.IdleTimeout, "idle-timeout", def.IdleTimeout, "a connection without packets for `DURATION` of capture time is expired (reported as it stands)")
+	fs.IntVarP(&o.workers, "workers", "j", defaultWorkers(), "use `N` goroutines: with 2 or more, reading and decoding run beside the tracker (output is identical)")
 	fs.IntVar(&o.tracker.MaxConnections, "max-connections", def.MaxConnections, "track at most `N` connections at once; beyond, the least recently active is evicted (reported as it stands)")
 	gate := addGateFlags(fs)
 	help := fs.BoolP("help", "h", false, "show this help")
@@ -154,27 +156,16 @@ func analyse(files []string, o readOptions) (*result, error) {
 	}
 	defer r.Close()
 	tr := tracker.New(o.tracker)
-	var (
-		seg         tcp.Segment
-		first, last int64
-		readErr     error
-	)
-	for {
-		kind, err := r.Next(&seg)
-		if err != nil {
-			if err != io.EOF {
-				readErr = err
-			}
-			break
-		}
+	var first, last int64
+	readErr := eachPacket(r, o.workers, func(kind capture.Kind, seg *tcp.Segment) {
 		if first == 0 || seg.Time < first {
 			first = seg.Time
 		}
 		last = max(last, seg.Time)
 		if kind == capture.KindTCP {
-			tr.Process(&seg)
+			tr.Process(seg)
 		}
-	}
+	})
 	tr.Finish()
 	st := r.Stats()
 	in := report.Input{

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Times tcptrace against its peers on the same generated captures, in one run:
+# packets per second and peak RSS of each tool, and ratios to tcptrace.
+#
+#   bench/compare.sh                 # 10 M-packet mix + 5 M-packet SYN flood (needs ~14 GB free in $BENCH_DIR)
+#   PACKETS=2000000 bench/compare.sh # smaller
+#
+# Peers (installed with apt-get when missing): tcpdump -r (the libpcap read
+# ceiling), Ostermann's tcptrace, and tshark with TCP sequence analysis
+# (tshark is run on the first $TSHARK_PACKETS packets only: it is ~100× slower).
+# Whole-process figures come from GNU time; run on a quiet machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+command -v /usr/bin/time >/dev/null || _apt_install time
+for p in tshark tcptrace; do command -v "$p" >/dev/null || _apt_install "$p"; done 2>/dev/null || true
+command -v tshark >/dev/null || _apt_install tshark
+
+PACKETS=${PACKETS:-10000000}
+FLOOD_PACKETS=${FLOOD_PACKETS:-5000000}
+TSHARK_PACKETS=${TSHARK_PACKETS:-200000}
+BENCH_DIR=${BENCH_DIR:-/dev/shm/tcptrace-bench}
+mkdir -p "$BENCH_DIR" bin
+go build -o bin/tcptrace ./cmd/tcptrace
+go build -o bin/tcpsynth ./synth/cmd/tcpsynth
+ours=bin/tcptrace
+peer_tcptrace=/usr/bin/tcptrace # Ostermann's, from Debian
+
+mix="$BENCH_DIR/mix-$PACKETS.pcap"
+flood="$BENCH_DIR/flood-$FLOOD_PACKETS.pcap"
+small="$BENCH_DIR/mix-$TSHARK_PACKETS.pcap"
+[ -s "$mix" ] || bin/tcpsynth -q -packets "$PACKETS" -connections 200000 -o "$mix"
+[ -s "$flood" ] || bin/tcpsynth -q -flood -packets "$FLOOD_PACKETS" -rst 0.3 -o "$flood"
+[ -s "$small" ] || bin/tcpsynth -q -packets "$TSHARK_PACKETS" -connections 20000 -o "$small"
+
+# measure NAME PACKETS CMD...: prints "NAME packets seconds peak_kib"
+measure() {
+	local name=$1 n=$2
+	shift 2
+	cat "${@: -1}" >/dev/null 2>&1 || true # warm the page cache
+	local out
+	out=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+	echo "$name $n $out"
+}
+
+results=$(mktemp)
+{
+	measure "cat" "$PACKETS" cat "$mix"
+	measure "tcpdump-r" "$PACKETS" tcpdump -nr "$mix" -w /dev/null
+	measure "tcptrace-json-1core" "$PACKETS" taskset -c 0 "$ours" read --format json --workers 1 "$mix"
+	measure "tcptrace-json" "$PACKETS" "$ours" read --format json "$mix"
+	measure "ostermann-tcptrace" "$PACKETS" "$peer_tcptrace" -n "$mix"
+	measure "tcptrace-json-small" "$TSHARK_PACKETS" "$ours" read --format json "$small"
+	measure "tshark-small" "$TSHARK_PACKETS" tshark -n -r "$small" -o tcp.analyze_sequence_numbers:TRUE -T fields -e tcp.analysis.flags
+	measure "tcptrace-flood" "$FLOOD_PACKETS" "$ours" read --format json "$flood"
+	measure "ostermann-flood" "$FLOOD_PACKETS" "$peer_tcptrace" -n "$flood"
+} | tee "$results"
+
+echo
+awk '
+{ name[NR]=$1; pps[$1]=$2/($3>0?$3:1e-9); rss[$1]=$4/1024; n[$1]=$2; sec[$1]=$3 }
+END {
+	printf "%-22s %12s %9s %10s %12s\n", "tool", "packets", "seconds", "Mpkt/s", "peak RSS MiB"
+	for (i=1; i<=NR; i++) { k=name[i]; printf "%-22s %12d %9.2f %10.3f %12.1f\n", k, n[k], sec[k], pps[k]/1e6, rss[k] }
+	print ""
+	printf "tcptrace (1 core) / tcpdump -r      %6.2fx\n", pps["tcptrace-json-1core"]/pps["tcpdump-r"]
+	printf "tcptrace / Ostermann tcptrace       %6.2fx\n", pps["tcptrace-json"]/pps["ostermann-tcptrace"]
+	printf "tcptrace / tshark (small file)      %6.2fx\n", pps["tcptrace-json-small"]/pps["tshark-small"]
+	printf "tcptrace / cat (raw read ceiling)   %6.2f\n", pps["tcptrace-json"]/pps["cat"]
+	printf "flood: tcptrace %.2f Mpkt/s, %.0f MiB; Ostermann %.0f MiB (%.1fx less memory)\n", pps["tcptrace-flood"]/1e6, rss["tcptrace-flood"], rss["ostermann-flood"], rss["ostermann-flood"]/rss["tcptrace-flood"]
+}' "$results"
+rm -f "$results"

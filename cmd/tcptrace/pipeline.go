@@ -1,0 +1,93 @@
+package main
+
+import (
+	"io"
+	"runtime"
+
+	"github.com/tcptrace/tcptrace/capture"
+	"github.com/tcptrace/tcptrace/tcp"
+)
+
+// batchSize is how many decoded packets cross between goroutines at once:
+// large enough that channel operations cost nothing per packet, small enough
+// to stay in cache.
+const batchSize = 512
+
+type batch struct {
+	n     int
+	kinds [batchSize]capture.Kind
+	segs  [batchSize]tcp.Segment
+	err   error // set on the last batch: io.EOF or what stopped reading
+}
+
+// defaultWorkers is the number of cores, as --workers says.
+func defaultWorkers() int { return runtime.GOMAXPROCS(0) }
+
+// eachPacket delivers every packet of r to fn, in input order, and returns
+// what stopped reading (nil at the end of the input). With workers > 1,
+// reading and decoding run in their own goroutine and hand batches of
+// decoded segments over: a two-stage pipeline. The tracker stays on the
+// caller's goroutine, so results and their order are identical for any
+// number of workers. Batches are recycled: nothing is allocated per packet.
+func eachPacket(r *capture.Reader, workers int, fn func(capture.Kind, *tcp.Segment)) error {
+	if workers <= 1 {
+		var seg tcp.Segment
+		for {
+			kind, err := r.Next(&seg)
+			if err != nil {
+				return endOfInput(err)
+			}
+			fn(kind, &seg)
+		}
+	}
+	const depth = 4
+	full := make(chan *batch, depth)
+	free := make(chan *batch, depth+1)
+	for i := 0; i < depth+1; i++ {
+		free <- new(batch)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(full)
+		for {
+			var b *batch
+			select {
+			case b = <-free:
+			case <-stop:
+				return
+			}
+			b.n, b.err = 0, nil
+			for b.n < batchSize {
+				kind, err := r.Next(&b.segs[b.n])
+				if err != nil {
+					b.err = err
+					break
+				}
+				b.kinds[b.n] = kind
+				b.n++
+			}
+			full <- b
+			if b.err != nil {
+				return
+			}
+		}
+	}()
+	for b := range full {
+		for i := 0; i < b.n; i++ {
+			fn(b.kinds[i], &b.segs[i])
+		}
+		if b.err != nil {
+			return endOfInput(b.err)
+		}
+		free <- b
+	}
+	return nil
+}
+
+func endOfInput(err error) error {
+	if err == io.EOF {
+		return nil
+	}
+	return err
+}
