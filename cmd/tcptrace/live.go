@@ -174,9 +174,17 @@ func cmdLive(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if o.write != "" {
 		giveToSudoUser(o.write)
 	}
+	wasRoot := os.Geteuid() == 0
 	if err := dropPrivileges(o.user); err != nil {
 		return fail(stderr, err, "use --user NAME with an existing user, or --user '' to stay root")
 	}
+	// Like tcpdump's "listening on", on stderr so that JSON on stdout
+	// stays clean; scripts can wait for it before making traffic.
+	as := ""
+	if wasRoot && os.Geteuid() != 0 {
+		as = ", as user " + Escape(o.user)
+	}
+	fmt.Fprintf(stderr, "tcptrace: capturing on %s, link type %s, snaplen %d%s; Ctrl-C stops\n", Escape(o.iface), src.LinkType(), src.SnapLen(), as)
 
 	// Signals only set a flag: the capture loop notices it within one read
 	// timeout and stops in order. A second Ctrl-C kills at once.
