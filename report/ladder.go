@@ -103,8 +103,15 @@ type ladderRow struct {
 	look       look      // colour of the arrow
 	enter      [2]string // state entered by client/server on this row, "" for none
 	enterState [2]tracker.State
-	text       string // for runs, events and gaps
+	text       string     // for runs, events and gaps
+	extras     []runExtra // what else a run holds
 	notes      []ladderNote
+}
+
+// runExtra is one more count of a collapsed run, with its own colour.
+type runExtra struct {
+	look look
+	text string
 }
 
 type ladderNote struct {
@@ -115,7 +122,7 @@ type ladderNote struct {
 
 // runCounts summarises collapsed segments.
 type runCounts struct {
-	n, retx                int
+	n, retx, zeroWindow    int
 	fromClient, fromServer int
 	bytes                  uint64
 	first, lastTime        int64
@@ -322,10 +329,11 @@ func (l *Ladder) orphan(it ladderItem) {
 	l.push(row)
 }
 
-// flushTimed places timer events and anomalies without a packet up to time
-// t (all of them when final).
+// flushTimed places timer events and anomalies without a packet before
+// time t (all of them when final); one at the same time as a segment is
+// placed after it, since the tracker decided it having seen that segment.
 func (l *Ladder) flushTimed(t int64, final bool) {
-	for l.nextTimed < len(l.timed) && (final || l.timed[l.nextTimed].time <= t) {
+	for l.nextTimed < len(l.timed) && (final || l.timed[l.nextTimed].time < t) {
 		it := l.timed[l.nextTimed]
 		l.nextTimed++
 		if it.tr != nil {
@@ -367,6 +375,9 @@ func (l *Ladder) addToRun(row ladderRow, seg *tcp.Segment) {
 	if row.retx {
 		rc.retx++
 	}
+	if seg.Window == 0 && !seg.Flags.Has(tcp.RST) {
+		rc.zeroWindow++
+	}
 	if rc.n <= collapseAfter {
 		l.run = append(l.run, row)
 	} else {
@@ -394,8 +405,10 @@ func (l *Ladder) endRun() {
 	text := fmt.Sprintf("… %d segments (%d →, %d ←, %s)", rc.n, rc.fromClient, rc.fromServer, bytesText(rc.bytes))
 	row := ladderRow{kind: rowRun, time: rc.first, packet: rc.firstPacket, text: text}
 	if rc.retx > 0 {
-		row.retx = true
-		row.label = fmt.Sprintf(", %d retransmitted", rc.retx)
+		row.extras = append(row.extras, runExtra{lookRetx, fmt.Sprintf("%d retransmitted", rc.retx)})
+	}
+	if rc.zeroWindow > 0 {
+		row.extras = append(row.extras, runExtra{lookDim, fmt.Sprintf("%d with win=0", rc.zeroWindow)})
 	}
 	l.push(row)
 	l.lastTime = rc.lastTime
@@ -446,7 +459,7 @@ func (l *Ladder) Finish() {
 			l.nextTimed++
 			continue
 		}
-		l.flushTimed(l.timed[l.nextTimed].time, false)
+		l.flushTimed(l.timed[l.nextTimed].time+1, false)
 	}
 	end = max(end, l.lastTime)
 	row := ladderRow{kind: rowEnd, time: end, text: "end of capture", notes: atEnd}
@@ -670,7 +683,11 @@ func (l *Ladder) render(p painter) string {
 	ln.add(lookAddr, sv.Addr.String())
 	emit(ln)
 	ln = newLine()
-	ln.add(lookDim, fmt.Sprintf("%d packets in %s; ", cl.Packets+sv.Packets, fmtDur(c.LastSeen-c.FirstSeen)))
+	packets := "packets"
+	if cl.Packets+sv.Packets == 1 {
+		packets = "packet"
+	}
+	ln.add(lookDim, fmt.Sprintf("%d %s in %s; ", cl.Packets+sv.Packets, packets, fmtDur(c.LastSeen-c.FirstSeen)))
 	if c.Midstream {
 		ln.add(lookDim, "picked up midstream: seq and ack relative to the first seen")
 	} else {
@@ -721,6 +738,26 @@ func (l *Ladder) render(p painter) string {
 			ln.add(lookDim, fmt.Sprintf("%*s %*s", lo.pktW, pkt, lo.timeW, relTime(r.time-lo.relativeBase)))
 		}
 		ln.padTo(lo.clientCol)
+		if r.kind == rowRun {
+			// A run changes no state, so its counts may use the client's
+			// column too.
+			ln.padTo(lo.clientCol + 2)
+			ln.add(lookDim, r.text)
+			for _, x := range r.extras {
+				ln.add(lookDim, ",")
+				if ln.cols+1+utf8.RuneCountInString(x.text)+2 > lo.width-1 {
+					emit(ln)
+					ln = newLine()
+					ln.padTo(lo.clientCol + 4)
+				} else {
+					ln.add(lookPlain, " ")
+				}
+				ln.add(x.look, x.text)
+			}
+			ln.add(lookDim, " …")
+			emit(ln)
+			continue
+		}
 		if r.enter[tracker.Client] != "" {
 			ln.add(stateLook(r.enterState[tracker.Client]), r.enter[tracker.Client])
 		}
@@ -728,12 +765,6 @@ func (l *Ladder) render(p painter) string {
 		switch r.kind {
 		case rowSegment:
 			l.arrow(ln, r, lo.arrowW)
-		case rowRun:
-			ln.add(lookDim, r.text)
-			if r.retx {
-				ln.add(lookRetx, r.label)
-			}
-			ln.add(lookDim, " …")
 		case rowEvent, rowEnd:
 			text := "· " + r.text + " ·"
 			if utf8.RuneCountInString(text) > lo.arrowW {
@@ -808,13 +839,13 @@ func (l *Ladder) note(out *strings.Builder, p painter, lo ladderLayout, n ladder
 	out.WriteByte('\n')
 }
 
+// centre indents s to the middle of width; what follows pads itself.
 func centre(s string, width int) string {
 	n := utf8.RuneCountInString(s)
 	if n >= width {
 		return s
 	}
-	left := (width - n) / 2
-	return strings.Repeat(" ", left) + s + strings.Repeat(" ", width-n-left)
+	return strings.Repeat(" ", (width-n)/2) + s
 }
 
 func cmpU64(a, b uint64) int {

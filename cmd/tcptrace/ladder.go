@@ -89,9 +89,6 @@ func cmdLadder(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if res == nil {
 		return fail(stderr, readErr, hintFor(readErr))
 	}
-	if readErr != nil {
-		return fail(stderr, readErr, hintFor(readErr))
-	}
 	var chosen []*tracker.Conn
 	switch {
 	case len(lf.conns) > 0:
@@ -120,12 +117,17 @@ func cmdLadder(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	opt := report.LadderOptions{Full: lf.full, Width: lf.width, CaptureEnd: res.summary.LastTime}
+	// Damage stops both passes at the same packet, so the ladders are drawn
+	// from what came before it and the error is reported after them.
 	ladders, err := buildLadders(files, o.filter, chosen, opt)
-	if err != nil {
+	if err != nil && readErr == nil {
 		return fail(stderr, err, hintFor(err))
 	}
 	if err := writeLadders(stdout, ladders, color); err != nil && !errors.Is(err, errBrokenPipe) {
 		return fail(stderr, fmt.Errorf("writing the ladders: %w", err), "")
+	}
+	if readErr != nil {
+		return fail(stderr, readErr, hintFor(readErr)+" (the ladders above cover the packets before the damage)")
 	}
 	return exitOK
 }
@@ -227,7 +229,8 @@ func keyFor(a, b netip.AddrPort) ladderKey {
 // buildLadders reads the capture again and hands each chosen connection's
 // segments to its ladder: the segments of its 4-tuple between its first
 // and last packet. Packet numbers match the first pass because the same
-// files are read in the same order with the same filter.
+// files are read in the same order with the same filter. On damage it
+// returns the ladders drawn from the packets before it, with the error.
 func buildLadders(files []string, filter string, conns []*tracker.Conn, opt report.LadderOptions) ([]*report.Ladder, error) {
 	ladders := make([]*report.Ladder, len(conns))
 	byKey := map[ladderKey][]*report.Ladder{}
@@ -241,7 +244,7 @@ func buildLadders(files []string, filter string, conns []*tracker.Conn, opt repo
 	}
 	r, err := capture.Files(files, capture.Options{Filter: filter})
 	if err != nil {
-		return nil, err
+		return ladders, err
 	}
 	defer r.Close()
 	var seg tcp.Segment
@@ -251,7 +254,7 @@ func buildLadders(files []string, filter string, conns []*tracker.Conn, opt repo
 			break
 		}
 		if err != nil {
-			return nil, err
+			return ladders, err
 		}
 		if kind != capture.KindTCP {
 			continue
