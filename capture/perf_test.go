@@ -1,11 +1,14 @@
 package capture
 
 import (
+	"bufio"
 	"encoding/binary"
 	"io"
+	"os"
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/tcptrace/tcptrace/tcp"
 )
@@ -115,4 +118,44 @@ func BenchmarkReadPcap(b *testing.B) {
 			b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
 		})
 	}
+	// The same file through pcapgo's zero-copy reader and Decode, for
+	// comparison.
+	b.Run("pcapgo", func(b *testing.B) {
+		const perFile = 200000
+		path, size := smallPackets(b, perFile, false)
+		var seg tcp.Segment
+		var f *os.File
+		var r *pcapgo.Reader
+		packets := 0
+		b.SetBytes(int64(size) / perFile)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			if r == nil {
+				var err error
+				if f, err = os.Open(path); err != nil {
+					b.Fatal(err)
+				}
+				if r, err = pcapgo.NewReader(bufio.NewReaderSize(f, readBufferSize)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			data, ci, err := r.ZeroCopyReadPacketData()
+			if err == io.EOF {
+				f.Close()
+				r = nil
+				continue
+			} else if err != nil {
+				b.Fatal(err)
+			}
+			seg.Time = ci.Timestamp.UnixNano()
+			Decode(LinkType(r.LinkType()), data, ci.Length, &seg)
+			packets++
+		}
+		b.StopTimer()
+		if f != nil {
+			f.Close()
+		}
+		b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
+	})
 }
