@@ -37,13 +37,33 @@ func writeMix(t testing.TB, cfg MixConfig) ([]byte, Stats) {
 // gopacket: the bytes must be identical, so the hand-built headers are
 // exactly what gopacket would have written.
 func TestMixMatchesGopacket(t *testing.T) {
-	data, st := writeMix(t, everyKindMix(3, 60000))
+	n := 60000
+	if raceEnabled {
+		n = 15000
+	}
+	layouts := map[string]int{}
+	checkMixAgainstGopacket(t, everyKindMix(3, n), layouts)
+	// Scans are rare in any mix; a scan-only one covers their layouts on
+	// both IP versions.
+	checkMixAgainstGopacket(t, MixConfig{Seed: 3, Packets: 3000, Connections: 20, IPv6Share: 0.5, Scans: 1}, layouts)
+	// Every TCP option layout must have been checked on both IP versions.
+	for _, v := range []string{"v4", "v6"} {
+		for _, l := range []string{"none", "syn", "mss", "ts", "ts+sack"} {
+			if layouts[v+"/"+l] == 0 {
+				t.Errorf("no %s packet with options %s in %v", v, l, layouts)
+			}
+		}
+	}
+}
+
+func checkMixAgainstGopacket(t *testing.T, cfg MixConfig, layouts map[string]int) {
+	t.Helper()
+	data, st := writeMix(t, cfg)
 	got := readPcap(t, bytes.NewReader(data)) // checks IPv4 and TCP checksums
-	if int64(len(got)) != st.Packets || st.Packets != 60000 {
+	if int64(len(got)) != st.Packets || st.Packets != int64(cfg.Packets) {
 		t.Fatalf("read %d packets, stats say %d", len(got), st.Packets)
 	}
 	var bytesSeen, v6 int64
-	layouts := map[string]int{}
 	for i, d := range got {
 		frame := d.pkt.Data()
 		bytesSeen += int64(len(frame))
@@ -78,14 +98,6 @@ func TestMixMatchesGopacket(t *testing.T) {
 	if bytesSeen != st.Bytes || v6 != st.IPv6Packets {
 		t.Errorf("stats say %d bytes, %d IPv6; read %d, %d", st.Bytes, st.IPv6Packets, bytesSeen, v6)
 	}
-	// Every TCP option layout must have been checked on both IP versions.
-	for _, v := range []string{"v4", "v6"} {
-		for _, l := range []string{"none", "syn", "mss", "ts", "ts+sack"} {
-			if layouts[v+"/"+l] == 0 {
-				t.Errorf("no %s packet with options %s in %v", v, l, layouts)
-			}
-		}
-	}
 }
 
 func tcpLayout(t *layers.TCP) string {
@@ -113,7 +125,11 @@ func tcpLayout(t *layers.TCP) string {
 // never goes back, a SYN-ACK acks its SYN, and no ACK covers bytes the peer
 // has not sent yet in capture order.
 func TestMixInvariants(t *testing.T) {
-	data, st := writeMix(t, everyKindMix(5, 80000))
+	n := 80000
+	if raceEnabled {
+		n = 20000
+	}
+	data, st := writeMix(t, everyKindMix(5, n))
 	got := readPcap(t, bytes.NewReader(data))
 	type dirKey struct{ src, dst netip.AddrPort }
 	sent := map[dirKey]tcp.Seq{} // end of the highest segment seen per direction
@@ -188,8 +204,8 @@ func TestMixDeterministic(t *testing.T) {
 const mixGolden = "b09239df9cc0251b52f0043b3ddec31c47dbdaf748141f737145812dc5fde09f"
 
 func TestDefaultMixMeanFrame(t *testing.T) {
-	if testing.Short() {
-		t.Skip("2 M packets")
+	if testing.Short() || raceEnabled {
+		t.Skip("2 M packets: not with -short or -race")
 	}
 	st, err := WriteMix(io.Discard, DefaultMix(1, 2_000_000))
 	if err != nil {
@@ -205,8 +221,8 @@ func TestDefaultMixMeanFrame(t *testing.T) {
 
 // TestMixStreams checks that memory does not grow with the packet count.
 func TestMixStreams(t *testing.T) {
-	if testing.Short() {
-		t.Skip("1 M packets")
+	if testing.Short() || raceEnabled {
+		t.Skip("1 M packets: not with -short or -race")
 	}
 	alloc := func(packets int) uint64 {
 		var before, after runtime.MemStats
