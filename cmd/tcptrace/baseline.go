@@ -77,12 +77,13 @@ type baselineSettings struct {
 	Filter           string `json:"filter"`
 	MSL              string `json:"msl"`
 	HalfCloseTimeout string `json:"half_close_timeout"`
+	IdleTimeout      string `json:"idle_timeout"`
 	Pileup           int    `json:"pileup"`
 }
 
 func settingsOf(o readOptions) baselineSettings {
 	return baselineSettings{Filter: o.filter, MSL: o.tracker.MSL.String(),
-		HalfCloseTimeout: o.tracker.HalfCloseTimeout.String(), Pileup: o.tracker.Pileup}
+		HalfCloseTimeout: o.tracker.HalfCloseTimeout.String(), IdleTimeout: o.tracker.IdleTimeout.String(), Pileup: o.tracker.Pileup}
 }
 
 // apply sets the analysis options from the baseline's settings.
@@ -95,21 +96,27 @@ func (s baselineSettings) apply(o *readOptions) error {
 	if err != nil || hct <= 0 {
 		return fmt.Errorf("settings.half_close_timeout %q is not a positive duration", s.HalfCloseTimeout)
 	}
+	idle, err := time.ParseDuration(s.IdleTimeout)
+	if err != nil || idle <= 0 {
+		return fmt.Errorf("settings.idle_timeout %q is not a positive duration", s.IdleTimeout)
+	}
 	if s.Pileup < 1 {
 		return fmt.Errorf("settings.pileup %d must be at least 1", s.Pileup)
 	}
-	o.filter, o.tracker.MSL, o.tracker.HalfCloseTimeout, o.tracker.Pileup = s.Filter, msl, hct, s.Pileup
+	o.filter, o.tracker.Pileup = s.Filter, s.Pileup
+	o.tracker.MSL, o.tracker.HalfCloseTimeout, o.tracker.IdleTimeout = msl, hct, idle
 	return nil
 }
 
 func cmdBaseline(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	var o readOptions
+	o := readOptions{tracker: tracker.DefaultConfig()}
 	fs := pflag.NewFlagSet("baseline", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	def := tracker.DefaultConfig()
+	def := o.tracker
 	fs.StringVarP(&o.filter, "filter", "f", "", "tcpdump/BPF filter `EXPR`, e.g. 'port 443' (needs libpcap); check applies it too")
 	fs.DurationVar(&o.tracker.MSL, "msl", def.MSL, "maximum segment lifetime (`DURATION`)")
 	fs.DurationVar(&o.tracker.HalfCloseTimeout, "half-close-timeout", def.HalfCloseTimeout, "CLOSE_WAIT longer than `DURATION` is half_closed")
+	fs.DurationVar(&o.tracker.IdleTimeout, "idle-timeout", def.IdleTimeout, "a connection without packets for `DURATION` has ended")
 	fs.IntVar(&o.tracker.Pileup, "pileup", def.Pileup, "`N` connections at once in CLOSE_WAIT or TIME_WAIT make a pileup")
 	help := fs.BoolP("help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
@@ -173,7 +180,7 @@ func readBaseline(file string) (*baselineFile, error) {
 
 func cmdCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var (
-		o            readOptions
+		o            = readOptions{tracker: tracker.DefaultConfig()}
 		baselinePath string
 		tol          string
 		all          bool
