@@ -29,9 +29,9 @@ peer_tcptrace=/usr/bin/tcptrace # Ostermann's, from Debian
 mix="$BENCH_DIR/mix-$PACKETS.pcap"
 flood="$BENCH_DIR/flood-$FLOOD_PACKETS.pcap"
 small="$BENCH_DIR/mix-$TSHARK_PACKETS.pcap"
-[ -s "$mix" ] || bin/tcpsynth -q -packets "$PACKETS" -connections 200000 -o "$mix"
+[ -s "$mix" ] || bin/tcpsynth -q -packets "$PACKETS" -o "$mix"
 [ -s "$flood" ] || bin/tcpsynth -q -flood -packets "$FLOOD_PACKETS" -rst 0.3 -o "$flood"
-[ -s "$small" ] || bin/tcpsynth -q -packets "$TSHARK_PACKETS" -connections 20000 -o "$small"
+[ -s "$small" ] || bin/tcpsynth -q -packets "$TSHARK_PACKETS" -o "$small"
 
 # measure NAME PACKETS CMD...: prints "NAME packets seconds peak_kib"
 measure() {
