@@ -94,6 +94,8 @@ func (o *liveOptions) flags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.tracker.MSL, "msl", def.MSL, "maximum segment lifetime (`DURATION`); TIME_WAIT lasts 2×MSL")
 	fs.DurationVar(&o.tracker.HalfCloseTimeout, "half-close-timeout", def.HalfCloseTimeout, "CLOSE_WAIT longer than `DURATION` is half_closed")
 	fs.IntVar(&o.tracker.Pileup, "pileup", def.Pileup, "`N` connections at once in CLOSE_WAIT (per ip:port) or TIME_WAIT (per host) make a pileup")
+	fs.DurationVar(&o.tracker.IdleTimeout, "idle-timeout", def.IdleTimeout, "a connection without packets for `DURATION` is reported as it stands and forgotten")
+	fs.IntVar(&o.tracker.MaxConnections, "max-connections", def.MaxConnections, "track at most `N` connections at once; beyond, the least recently active is evicted (reported as it stands)")
 }
 
 // check validates the flags that need no capture.
@@ -133,6 +135,9 @@ func (o *liveOptions) check(args []string) error {
 	}
 	if o.tracker.Pileup < 1 {
 		return &usageError{msg: "--pileup must be at least 1"}
+	}
+	if o.tracker.IdleTimeout <= 0 || o.tracker.MaxConnections < 1 {
+		return &usageError{msg: "--idle-timeout must be a positive duration and --max-connections at least 1", hint: "for example --idle-timeout 15m --max-connections 100000"}
 	}
 	return nil
 }
@@ -271,10 +276,14 @@ const drainLimit = time.Second
 // that stopped it before anything was read.
 func runLive(src packetSource, o liveOptions, color bool, stdout, stderr io.Writer, stop *atomic.Bool) (*result, error) {
 	status := newStatusLine(stderr, o.status, o.format, stdout)
-	events := newEventSink(stdout, o.format, color, o.transitions, status)
+	summary := newLiveSummary(o.all)
+	events := newEventSink(stdout, o.format, color, o.transitions, status, summary)
 	cfg := o.tracker
 	cfg.OnTransition = events.transition
 	cfg.OnAnomaly = events.anomaly
+	// The tracker hands each connection over when it is done with it and
+	// forgets it, so memory follows the connections alive on the wire.
+	cfg.OnDone = events.done
 	tr := tracker.New(cfg)
 	if o.format == "text" && o.transitions {
 		events.heading()
@@ -315,7 +324,7 @@ capture:
 			}
 			st := src.Stats()
 			k, kerr := src.Kernel()
-			status.draw(statusSnapshot(tr, st.Packets-prevPackets, now.Sub(prevTick), events.anomalies, k, kerr == nil))
+			status.draw(statusSnapshot(tr.Live(), events.open, st.Packets-prevPackets, now.Sub(prevTick), events.anomalies, k, kerr == nil))
 			prevPackets, prevTick = st.Packets, now
 		}
 		if events.err != nil {
@@ -364,6 +373,8 @@ capture:
 		Skipped:      map[string]uint64{},
 		TruncatedTCP: st.TruncatedTCP,
 		TimeWentBack: st.TimeWentBack,
+		Expired:      tr.Expired(),
+		Evicted:      tr.Evicted(),
 		FirstTime:    first,
 		LastTime:     last,
 	}
@@ -381,7 +392,7 @@ capture:
 	if readErr == nil && events.err != nil {
 		readErr = fmt.Errorf("writing events: %w", events.err)
 	}
-	return &result{conns: tr.Conns(), summary: report.Summarize(in, tr.Conns(), tr.Pileups())}, readErr
+	return summary.result(in, tr.Pileups()), readErr
 }
 
 // kernelNote reports the kernel's counts in the summary's notes.
@@ -391,10 +402,18 @@ func kernelNote(k capture.KernelStats) string {
 		strconv.FormatUint(k.IfDropped, 10) + " dropped by the interface"
 }
 
-// writeFinal prints the closing summary exactly as 'tcptrace read' does.
+// writeFinal prints the closing summary as 'tcptrace read' does. In JSON
+// the connection lines have already been streamed as each ended, so only
+// the pileups and the summary are left.
 func writeFinal(w io.Writer, res *result, o liveOptions, color bool) error {
 	if o.format == "json" {
-		return writeJSON(w, res)
+		j := report.NewJSON(w)
+		for _, p := range res.summary.Pileups {
+			if err := j.Pileup(p); err != nil {
+				return err
+			}
+		}
+		return j.Summary(res.summary)
 	}
 	fmt.Fprintln(w)
 	return writeText(w, res, readOptions{all: o.all}, color)

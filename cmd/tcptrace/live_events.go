@@ -12,7 +12,10 @@ import (
 )
 
 // eventSink streams the tracker's events as they happen: one line per
-// transition, anomaly or pileup, written (and so flushed) line by line.
+// transition, anomaly or pileup, written (and so flushed) line by line; in
+// JSON also each connection's full record when the tracker is done with
+// it. It counts finished connections into the summary and keeps the set of
+// connections still tracked for the status line.
 //
 // The tracker's callbacks only queue events; flush writes them after the
 // packet or timer that caused them has been fully applied. That keeps the
@@ -29,6 +32,8 @@ type eventSink struct {
 	status      *statusLine
 
 	queue     []queuedEvent
+	open      map[*tracker.Conn]struct{} // connections with events that are not over yet
+	summary   *liveSummary
 	pileups   map[pileupKey]bool // pileups already reported
 	anomalies int                // anomalies and pileups reported so far
 	err       error              // the first write error; later events are dropped
@@ -37,16 +42,22 @@ type eventSink struct {
 type queuedEvent struct {
 	c       *tracker.Conn
 	tr      tracker.Transition
-	anomaly int // index into c.Anomalies, or -1 for a transition
+	anomaly int // index into c.Anomalies; or eventTransition, eventDone
 }
+
+const (
+	eventTransition = -1
+	eventDone       = -2 // the tracker is done with c
+)
 
 type pileupKey struct {
 	kind     tracker.Kind
 	endpoint string
 }
 
-func newEventSink(w io.Writer, format string, colored, transitions bool, status *statusLine) *eventSink {
-	e := &eventSink{format: format, transitions: transitions, w: w, status: status, pileups: map[pileupKey]bool{}}
+func newEventSink(w io.Writer, format string, colored, transitions bool, status *statusLine, summary *liveSummary) *eventSink {
+	e := &eventSink{format: format, transitions: transitions, w: w, status: status, summary: summary,
+		open: map[*tracker.Conn]struct{}{}, pileups: map[pileupKey]bool{}}
 	if format == "json" {
 		e.json = report.NewJSON(w)
 	} else {
@@ -72,15 +83,24 @@ func newEventSink(w io.Writer, format string, colored, transitions bool, status 
 
 // transition is the tracker's OnTransition callback.
 func (e *eventSink) transition(c *tracker.Conn, tr tracker.Transition) {
+	e.open[c] = struct{}{}
 	if e.transitions {
-		e.queue = append(e.queue, queuedEvent{c: c, tr: tr, anomaly: -1})
+		e.queue = append(e.queue, queuedEvent{c: c, tr: tr, anomaly: eventTransition})
 	}
 }
 
 // anomaly is the tracker's OnAnomaly callback. A new anomaly is always the
 // last of its connection's list when the callback runs.
 func (e *eventSink) anomaly(c *tracker.Conn, _ tracker.Anomaly) {
+	e.open[c] = struct{}{}
 	e.queue = append(e.queue, queuedEvent{c: c, anomaly: len(c.Anomalies) - 1})
+}
+
+// done is the tracker's OnDone callback: the connection is over and the
+// tracker has forgotten it.
+func (e *eventSink) done(c *tracker.Conn) {
+	delete(e.open, c)
+	e.queue = append(e.queue, queuedEvent{c: c, anomaly: eventDone})
 }
 
 // heading introduces the text stream with the transition log's columns.
@@ -99,11 +119,19 @@ func (e *eventSink) flush() {
 		if ev.anomaly >= 0 {
 			e.anomalies++
 		}
+		if ev.anomaly == eventDone {
+			e.summary.add(ev.c)
+			if e.json == nil {
+				continue // text lists connections in the final summary
+			}
+		}
 		if e.err != nil {
 			continue
 		}
 		e.status.clear()
 		switch {
+		case ev.anomaly == eventDone:
+			e.err = e.json.Conn(ev.c)
 		case ev.anomaly >= 0 && e.json != nil:
 			e.err = e.json.Anomaly(ev.c, ev.c.Anomalies[ev.anomaly])
 		case ev.anomaly >= 0:

@@ -68,7 +68,7 @@ func (s *statusLine) clear() {
 // statusSnapshotData is what one status line shows.
 type statusSnapshotData struct {
 	rate        float64 // packets per second since the last line
-	conns       int     // connections tracked
+	conns       int     // connections tracked (not over yet)
 	client      map[tracker.State]int
 	server      map[tracker.State]int
 	anomalies   int
@@ -76,15 +76,17 @@ type statusSnapshotData struct {
 	kernelKnown bool
 }
 
-func statusSnapshot(tr *tracker.Tracker, packets uint64, elapsed time.Duration, anomalies int, k capture.KernelStats, kernelKnown bool) statusSnapshotData {
+// statusSnapshot counts the open connections' states. Iterating is cheap
+// next to the tracker's own work: some 10 ns a connection, four times a
+// second.
+func statusSnapshot(tracked int, open map[*tracker.Conn]struct{}, packets uint64, elapsed time.Duration, anomalies int, k capture.KernelStats, kernelKnown bool) statusSnapshotData {
 	d := statusSnapshotData{anomalies: anomalies, kernel: k, kernelKnown: kernelKnown,
 		client: map[tracker.State]int{}, server: map[tracker.State]int{}}
 	if elapsed > 0 {
 		d.rate = float64(packets) / elapsed.Seconds()
 	}
-	conns := tr.Conns()
-	d.conns = len(conns)
-	for _, c := range conns {
+	d.conns = tracked
+	for c := range open {
 		d.client[c.Ends[tracker.Client].State]++
 		d.server[c.Ends[tracker.Server].State]++
 	}

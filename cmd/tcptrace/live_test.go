@@ -160,7 +160,7 @@ func TestLiveEndToEnd(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("tcptrace read %s: %v\n%s", pcap, err, readErr.String())
 	}
-	fromLive, fromFile := objectsOfType(t, stdout, "connection"), objectsOfType(t, readOut.String(), "connection")
+	fromLive, fromFile := byID(objectsOfType(t, stdout, "connection")), objectsOfType(t, readOut.String(), "connection")
 	withoutCaptureEnd(fromLive)
 	withoutCaptureEnd(fromFile)
 	if !reflect.DeepEqual(fromLive, fromFile) {

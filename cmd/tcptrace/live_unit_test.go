@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -9,12 +10,14 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tcptrace/tcptrace/capture"
+	"github.com/tcptrace/tcptrace/report"
 	"github.com/tcptrace/tcptrace/tcp"
 	"github.com/tcptrace/tcptrace/tracker"
 )
@@ -44,6 +47,8 @@ func TestLiveFlagErrors(t *testing.T) {
 		{[]string{"live", "-i", "lo", "--write", "x.pcap.gz"}, "x.pcap.gz: tcptrace does not compress", "for example --write trace.pcapng", true},
 		{[]string{"live", "-i", "lo", "--write", "-"}, "cannot write packets to standard output", "for example --write trace.pcapng", true},
 		{[]string{"live", "-i", "lo", "--msl", "0s"}, "--msl and --half-close-timeout must be positive", "for example --msl 30s", true},
+		{[]string{"live", "-i", "lo", "--idle-timeout", "0s"}, "--idle-timeout must be a positive duration", "for example --idle-timeout 15m", true},
+		{[]string{"live", "-i", "lo", "--max-connections", "0"}, "--idle-timeout must be a positive duration and --max-connections at least 1", "for example", true},
 		{[]string{"live", "-i", "lo", "--pileup", "0"}, "--pileup must be at least 1", "run 'tcptrace live --help' for the flags", true},
 		{[]string{"live", "-i", "lo", "--no-such-flag"}, "unknown flag: --no-such-flag", "run 'tcptrace live --help' for the flags", true},
 		{[]string{"live", "-i", "tcptrace-no-such-if0"}, `no interface "tcptrace-no-such-if0"; available: `, "'tcptrace interfaces' lists the interfaces with their addresses", false},
@@ -280,18 +285,29 @@ func TestLiveReplayMatchesRead(t *testing.T) {
 				t.Fatalf("runLive: %v", err)
 			}
 			var final bytes.Buffer
-			if err := writeJSON(&final, res); err != nil {
+			if err := writeFinal(&final, res, liveOptions{format: "json"}, false); err != nil {
 				t.Fatal(err)
 			}
 			want, stderr, code := runCLI("read", "--format", "json", file)
 			if code != exitOK {
 				t.Fatalf("read: exit %d: %s", code, stderr)
 			}
-			if g, w := objectsOfType(t, final.String(), "connection"), objectsOfType(t, want, "connection"); !reflect.DeepEqual(g, w) {
-				t.Errorf("connections differ from read's:\n%s", firstDiff(fmt.Sprint(w), fmt.Sprint(g)))
+			// Connection lines are streamed as connections end: the same
+			// lines as read's, in another order.
+			if g, w := byID(objectsOfType(t, streamed, "connection")), objectsOfType(t, want, "connection"); !reflect.DeepEqual(g, w) {
+				t.Errorf("connections differ from read's:\n%s", firstDiff(jsonText(w), jsonText(g)))
 			}
 			if g, w := objectsOfType(t, final.String(), "pileup"), objectsOfType(t, want, "pileup"); !reflect.DeepEqual(g, w) {
 				t.Errorf("pileups differ from read's: %v, want %v", g, w)
+			}
+			g, w := objectsOfType(t, final.String(), "summary"), objectsOfType(t, want, "summary")
+			if len(g) != 1 || len(w) != 1 {
+				t.Fatalf("summaries: %v, read's %v", g, w)
+			}
+			delete(g[0], "notes")
+			delete(w[0], "notes")
+			if !reflect.DeepEqual(g, w) {
+				t.Errorf("summary differs from read's:\n%s", firstDiff(jsonText(w), jsonText(g)))
 			}
 
 			type key struct {
@@ -307,7 +323,7 @@ func TestLiveReplayMatchesRead(t *testing.T) {
 				case "transition":
 					c := o["conn"].(float64)
 					streamedTransitions[c] = append(streamedTransitions[c], transitionKey(o))
-				case "pileup":
+				case "connection", "pileup":
 				default:
 					t.Errorf("unexpected streamed line %v", o)
 				}
@@ -339,6 +355,12 @@ func TestLiveReplayMatchesRead(t *testing.T) {
 			}
 		})
 	}
+}
+
+// byID sorts connection objects by id.
+func byID(conns []map[string]any) []map[string]any {
+	slices.SortStableFunc(conns, func(a, b map[string]any) int { return cmp.Compare(a["id"].(float64), b["id"].(float64)) })
+	return conns
 }
 
 func transitionKey(o map[string]any) string {
@@ -496,5 +518,52 @@ func TestLiveWallClockTimers(t *testing.T) {
 				t.Errorf("connection %d: %s still in TIME_WAIT a day later", c.ID, e.Addr)
 			}
 		}
+	}
+}
+
+// TestLiveSummaryKeepsCountsNotConnections checks the bounded final
+// listing: every connection is counted, only the last keepLimit (with
+// warnings, or all with --all) are listed, in order of first packet, and a note says so.
+func TestLiveSummaryKeepsCountsNotConnections(t *testing.T) {
+	file := filepath.Join(pcapRoot, "synth", "invalid-flags.pcap")
+	want, _, code := runCLI("read", "--format", "json", file)
+	if code != exitOK {
+		t.Fatal("read failed")
+	}
+	r, err := capture.Files([]string{file}, capture.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	l := newLiveSummary(true)
+	l.keepLimit = 3
+	tr := tracker.New(tracker.Config{OnDone: l.add})
+	var seg tcp.Segment
+	for {
+		kind, err := r.Next(&seg)
+		if err != nil {
+			break
+		}
+		if kind == capture.KindTCP {
+			tr.Process(&seg)
+		}
+	}
+	tr.Finish()
+	res := l.result(report.Input{}, tr.Pileups())
+	total := len(objectsOfType(t, want, "connection"))
+	if res.summary.Connections != total || total <= 3 {
+		t.Fatalf("counted %d connections, read has %d (need more than 3)", res.summary.Connections, total)
+	}
+	if len(res.conns) != 3 {
+		t.Fatalf("kept %d connections, want 3", len(res.conns))
+	}
+	for i := 1; i < len(res.conns); i++ {
+		if res.conns[i-1].ID >= res.conns[i].ID {
+			t.Errorf("kept connections not in order: %d before %d", res.conns[i-1].ID, res.conns[i].ID)
+		}
+	}
+	note := fmt.Sprintf("the list below shows the last 3 connections; %d earlier ones are counted but not listed", total-3)
+	if !slices.Contains(res.summary.Notes, note) {
+		t.Errorf("notes %q lack %q", res.summary.Notes, note)
 	}
 }

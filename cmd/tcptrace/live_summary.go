@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/tcptrace/tcptrace/report"
+	"github.com/tcptrace/tcptrace/tracker"
+)
+
+// liveSummary builds the final summary from connections as the tracker
+// hands them over (OnDone), so that a capture running for days keeps
+// counts, not connections. Each connection is counted by report.Summarize
+// itself, so the totals are exactly those 'read' computes over the whole
+// list.
+type liveSummary struct {
+	counts report.Summary // Input and Pileups unused
+
+	// kept are the most recent connections the final text listing can
+	// show (those with warnings, or all with --all), at most keepLimit.
+	kept      []*tracker.Conn
+	next      int // ring position once kept is full
+	keepLimit int
+	keepAll   bool
+	notKept   int
+}
+
+// keepLimit bounds the connections held for the final text listing.
+const keepLimit = 1000
+
+func newLiveSummary(all bool) *liveSummary {
+	return &liveSummary{
+		counts: report.Summary{
+			ClientStates: map[tracker.State]int{}, ServerStates: map[tracker.State]int{},
+			Anomalies: map[tracker.Kind]int{}, BySeverity: map[tracker.Severity]int{},
+		},
+		keepLimit: keepLimit,
+		keepAll:   all,
+	}
+}
+
+// add counts a connection that is over.
+func (l *liveSummary) add(c *tracker.Conn) {
+	merge(&l.counts, report.Summarize(report.Input{}, []*tracker.Conn{c}, nil))
+	if !l.keepAll && !c.HasAnomaly(tracker.Warning) {
+		return
+	}
+	if len(l.kept) < l.keepLimit {
+		l.kept = append(l.kept, c)
+		return
+	}
+	l.kept[l.next] = c
+	l.next = (l.next + 1) % l.keepLimit
+	l.notKept++
+}
+
+// result is the final summary for the input, with the pileups, and the
+// kept connections in order of first packet.
+func (l *liveSummary) result(in report.Input, pileups []tracker.Pileup) *result {
+	if l.notKept > 0 {
+		what := "connections with warnings or errors"
+		if l.keepAll {
+			what = "connections"
+		}
+		in.Notes = append(in.Notes, fmt.Sprintf("the list below shows the last %d %s; %d earlier ones are counted but not listed", len(l.kept), what, l.notKept))
+	}
+	s := report.Summarize(in, nil, pileups)
+	merge(&s, l.counts)
+	conns := slices.Clone(l.kept)
+	slices.SortFunc(conns, func(a, b *tracker.Conn) int { return cmpInt(int64(a.ID), int64(b.ID)) })
+	return &result{conns: conns, summary: s}
+}
+
+// merge adds b's connection counts to a.
+func merge(a *report.Summary, b report.Summary) {
+	a.Connections += b.Connections
+	a.Midstream += b.Midstream
+	a.Anomalous += b.Anomalous
+	for k, v := range b.ClientStates {
+		a.ClientStates[k] += v
+	}
+	for k, v := range b.ServerStates {
+		a.ServerStates[k] += v
+	}
+	for k, v := range b.Anomalies {
+		a.Anomalies[k] += v
+	}
+	for k, v := range b.BySeverity {
+		a.BySeverity[k] += v
+	}
+}
