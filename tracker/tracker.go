@@ -658,6 +658,11 @@ func (t *Tracker) setState(c *Conn, s Side, to State, at int64, pkt uint64, note
 	if to != Closed {
 		e.closedBy = notClosed
 	}
+	if c.Transitions == nil {
+		// A whole connection makes about eight transitions: one allocation
+		// for the common case instead of four doublings.
+		c.Transitions = make([]Transition, 0, 8)
+	}
 	c.Transitions = append(c.Transitions, tr)
 	if to == Closed && c.Ends[s.peer()].State == Closed {
 		t.schedule(timer{at: max(at, t.now) + closeLinger, c: c, side: s, state: Closed, since: at})
