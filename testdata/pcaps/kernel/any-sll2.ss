@@ -1,0 +1,5 @@
+State      Recv-Q Send-Q Local Address:Port  Peer Address:Port Process
+LISTEN     0      4096       127.0.0.1:9000       0.0.0.0:*           
+CLOSE-WAIT 0      0          127.0.0.1:9000     127.0.0.1:40002       
+TIME-WAIT  0      0          127.0.0.1:40001    127.0.0.1:9000        
+FIN-WAIT-2 0      0          127.0.0.1:40002    127.0.0.1:9000        

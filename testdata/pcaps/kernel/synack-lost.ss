@@ -1,0 +1,4 @@
+State    Recv-Q Send-Q Local Address:Port  Peer Address:Port Process
+LISTEN   0      4096       127.0.0.1:9000       0.0.0.0:*           
+SYN-SENT 0      1          127.0.0.1:40001    127.0.0.1:9000        
+SYN-RECV 0      0          127.0.0.1:9000     127.0.0.1:40001       
