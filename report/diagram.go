@@ -232,6 +232,7 @@ type route struct {
 	curve  bool
 	label  pt
 	anchor string // SVG text-anchor of the label
+	wrap   bool   // one trigger per line, where a long label would cross another edge
 }
 
 func box(s tracker.State) (l, r, t, b float64) {
@@ -271,7 +272,7 @@ var routes = map[[2]tracker.State]route{
 	{tracker.FinWait2, tracker.Closed}:    {pts: []pt{{155, 718}, {100, 718}, {100, barTop}}, label: pt{127, 712}, anchor: "middle"},
 	{tracker.SynSent, tracker.Closed}:     {pts: []pt{{945, 308}, {1050, 308}, {1050, barTop}}, label: pt{997, 302}, anchor: "middle"},
 	{tracker.CloseWait, tracker.Closed}:   {pts: []pt{{945, 578}, {1025, 578}, {1025, barTop}}, label: pt{985, 572}, anchor: "middle"},
-	{tracker.LastAck, tracker.Closed}:     {pts: []pt{{850, 732}, {850, barTop}}, label: pt{840, 800}, anchor: "end"},
+	{tracker.LastAck, tracker.Closed}:     {pts: []pt{{850, 732}, {850, barTop}}, label: pt{840, 800}, anchor: "end", wrap: true},
 	{tracker.Established, tracker.Closed}: {pts: []pt{{625, 438}, {700, 438}, {700, barTop}}, label: pt{706, 900}, anchor: "start"},
 	{tracker.Closing, tracker.Closed}:     {pts: []pt{{625, 718}, {670, 718}, {670, barTop}}, label: pt{664, 900}, anchor: "end"},
 	{tracker.TimeWait, tracker.Closed}:    {pts: []pt{{550, 862}, {550, barTop}}, label: pt{540, 900}, anchor: "end"},
@@ -449,7 +450,19 @@ func (d *Diagram) edge(b *strings.Builder, e DiagramEdge, maxC int) {
 	}
 	fmt.Fprintf(b, `<text x="%g" y="%g" text-anchor="%s" font-size="12" fill="%s" paint-order="stroke" stroke="#ffffff" stroke-width="4" stroke-linejoin="round">`,
 		r.label.x, r.label.y, r.anchor, textCol)
-	fmt.Fprintf(b, `<tspan font-weight="%s" fill="%s">%d</tspan> %s</text></g>`+"\n", weight, countCol, e.Count, html.EscapeString(shortTriggers(e)))
+	label := shortTriggers(e)
+	if !r.wrap {
+		fmt.Fprintf(b, `<tspan font-weight="%s" fill="%s">%d</tspan> %s</text></g>`+"\n", weight, countCol, e.Count, html.EscapeString(label))
+		return
+	}
+	for i, part := range strings.Split(label, " / ") {
+		if i == 0 {
+			fmt.Fprintf(b, `<tspan font-weight="%s" fill="%s">%d</tspan> %s`, weight, countCol, e.Count, html.EscapeString(part))
+			continue
+		}
+		fmt.Fprintf(b, `<tspan x="%g" dy="15">%s</tspan>`, r.label.x, html.EscapeString(part))
+	}
+	b.WriteString("</text></g>\n")
 }
 
 // shortTriggers is the label drawn on the edge: the RST lanes say only
