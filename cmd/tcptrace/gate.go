@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/tcptrace/tcptrace/report"
 	"github.com/tcptrace/tcptrace/tracker"
 )
 
@@ -117,38 +118,66 @@ func (r limitResult) failed() bool { return r.defined && r.value > r.max }
 
 // evaluate applies the policy to an analysis.
 func evaluate(p *policy, res *result) *verdict {
-	v := &verdict{policy: p, matched: map[tracker.Kind]*kindMatch{}}
-	match := func(k tracker.Kind, sev tracker.Severity) bool {
-		for _, r := range p.failOn {
-			if r.matches(k, sev) {
-				return true
-			}
-		}
-		return false
-	}
+	g := newGateTally(p)
 	for _, c := range res.conns {
-		seen := map[tracker.Kind]bool{}
-		for _, a := range c.Anomalies {
-			if !seen[a.Kind] && match(a.Kind, a.Severity) {
-				seen[a.Kind] = true
-				v.at(a.Kind).conns = append(v.at(a.Kind).conns, c)
-			}
+		g.add(c)
+	}
+	return g.verdict(res.summary)
+}
+
+// gateTally applies a policy one connection at a time: live mode, which
+// hands connections over as they end, calls add for each and verdict at
+// the end, and keeps only the connections that matched.
+type gateTally struct {
+	v       *verdict
+	metrics metricTally
+}
+
+func newGateTally(p *policy) *gateTally {
+	return &gateTally{v: &verdict{policy: p, matched: map[tracker.Kind]*kindMatch{}}}
+}
+
+func (g *gateTally) match(k tracker.Kind, sev tracker.Severity) bool {
+	for _, r := range g.v.policy.failOn {
+		if r.matches(k, sev) {
+			return true
 		}
 	}
-	for _, pl := range res.summary.Pileups {
-		if match(pl.Kind, pl.Kind.Info().Severity) {
+	return false
+}
+
+// add applies the rules to one connection; call it once per connection.
+func (g *gateTally) add(c *tracker.Conn) {
+	seen := map[tracker.Kind]bool{}
+	for _, a := range c.Anomalies {
+		if !seen[a.Kind] && g.match(a.Kind, a.Severity) {
+			seen[a.Kind] = true
+			g.v.at(a.Kind).conns = append(g.v.at(a.Kind).conns, c)
+		}
+	}
+	if len(g.v.policy.limits) > 0 {
+		g.metrics.add(c)
+	}
+}
+
+// verdict adds the pileups and limits from the summary of the same
+// connections and returns the outcome.
+func (g *gateTally) verdict(s report.Summary) *verdict {
+	v := g.v
+	for _, pl := range s.Pileups {
+		if g.match(pl.Kind, pl.Kind.Info().Severity) {
 			v.at(pl.Kind).pileups = append(v.at(pl.Kind).pileups, pl)
 		}
 	}
 	for _, k := range tracker.Kinds() {
-		usual := match(k, k.Info().Severity)
+		usual := g.match(k, k.Info().Severity)
 		if _, hit := v.matched[k]; usual || hit {
 			v.checked = append(v.checked, k)
 		}
 	}
-	if len(p.limits) > 0 {
-		m := computeMetrics(res)
-		for _, l := range p.limits {
+	if len(v.policy.limits) > 0 {
+		m := g.metrics.metrics(s)
+		for _, l := range v.policy.limits {
 			val, ok := m[l.metric]
 			v.limits = append(v.limits, limitResult{limit: l, value: val, defined: ok})
 		}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tcptrace/tcptrace/report"
 	"github.com/tcptrace/tcptrace/tracker"
 )
 
@@ -115,7 +116,39 @@ type metricSet map[string]float64
 
 // computeMetrics measures one analysis.
 func computeMetrics(res *result) metricSet {
-	s := res.summary
+	var t metricTally
+	for _, c := range res.conns {
+		t.add(c)
+	}
+	return t.metrics(res.summary)
+}
+
+// metricTally gathers, one connection at a time, what the metrics need
+// beyond the summary's counts, so that a caller that does not keep every
+// connection (live hands them over as they end) can still measure.
+type metricTally struct {
+	finalStates map[string]int
+	latencies   [][]int64 // ns, indexed like latencyFamilies
+}
+
+// add counts one connection; call it once per connection.
+func (t *metricTally) add(c *tracker.Conn) {
+	if t.finalStates == nil {
+		t.finalStates = map[string]int{}
+		t.latencies = make([][]int64, len(latencyFamilies))
+	}
+	t.finalStates[finalStatePrefix+c.Ends[tracker.Client].State.String()+"/"+c.Ends[tracker.Server].State.String()]++
+	if h, ok := handshakeOf(c); ok {
+		for i, f := range latencyFamilies {
+			if d, ok := f.of(h); ok && d >= 0 {
+				t.latencies[i] = append(t.latencies[i], d)
+			}
+		}
+	}
+}
+
+// metrics combines the tally with the summary of the same connections.
+func (t *metricTally) metrics(s report.Summary) metricSet {
 	m := metricSet{
 		"connections": float64(s.Connections),
 		"anomalous":   float64(s.Anomalous),
@@ -132,24 +165,14 @@ func computeMetrics(res *result) metricSet {
 			}
 		}
 	}
-	var shakes []handshake
-	for _, c := range res.conns {
-		pair := finalStatePrefix + c.Ends[tracker.Client].State.String() + "/" + c.Ends[tracker.Server].State.String()
-		m[pair]++
-		if h, ok := handshakeOf(c); ok {
-			shakes = append(shakes, h)
-		}
+	for pair, n := range t.finalStates {
+		m[pair] = float64(n)
 	}
-	for _, f := range latencyFamilies {
-		var ns []int64
-		for _, h := range shakes {
-			if d, ok := f.of(h); ok && d >= 0 {
-				ns = append(ns, d)
-			}
-		}
-		if len(ns) == 0 {
+	for i, f := range latencyFamilies {
+		if i >= len(t.latencies) || len(t.latencies[i]) == 0 {
 			continue
 		}
+		ns := t.latencies[i]
 		slices.Sort(ns)
 		for _, p := range percentiles {
 			m[f.name+"_"+p.suffix] = roundTo(float64(nearestRank(ns, p.p))/1e6, 3)
