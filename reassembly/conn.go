@@ -47,6 +47,7 @@ const (
 	ackedKnown                      // acked is set
 	winKnown                        // win is set
 	winFromSYN                      // win came from a SYN, so comparing it with later (scaled) windows means nothing
+	ipidVaries                      // this side's IPv4 IDs have changed between segments, so they identify packets
 
 	// What this side's last segment was, for the peer's next segment.
 	lastKeepAlive // a keep-alive
@@ -96,11 +97,15 @@ func (c *Conn) Segment(from int, seg *tcp.Segment, st *Stats) Class {
 	fp := fingerprint(seg)
 	if d.flags&active != 0 {
 		// A packet captured twice (two interfaces, a mirror port) repeats
-		// the IPv4 ID; a retransmission gets a new one. IPv6 has no ID and
-		// some stacks send 0, so those are never called duplicates.
-		if seg.IPID != 0 && seg.IPID == d.ipid && fp == d.fp {
+		// the IPv4 ID; a retransmission gets a new one. IPv6 has no ID, and
+		// a stack that sends 0 or a constant ID gives no evidence, so
+		// duplicates are only called where the IDs have been seen to vary.
+		if seg.IPID != 0 && seg.IPID == d.ipid && fp == d.fp && d.flags&ipidVaries != 0 {
 			ds.add(HardwareDuplicate, seg.Packet)
 			return HardwareDuplicate
+		}
+		if seg.IPID != d.ipid {
+			d.flags |= ipidVaries
 		}
 		if idle := time.Duration(seg.Time - d.last); idle > ds.MaxIdle {
 			ds.MaxIdle = idle
@@ -225,7 +230,7 @@ func (c *Conn) syn(side int, seg *tcp.Segment, st *Stats) Class {
 	} else {
 		// The direction's first SYN, or a new ISN: a new incarnation starts
 		// from scratch (the tracker normally starts a new Conn for it).
-		d.flags &= active | lastBits
+		d.flags &= active | ipidVaries
 		d.flags |= seqKnown | synSeen
 		d.base = uint32(seg.Seq)
 		d.nxt = 1 + n
@@ -385,15 +390,11 @@ func (c *Conn) old(side int, seg *tcp.Segment, s, e int64, st *Stats) Class {
 	L := int64(seg.PayloadLen)
 	var cls Class
 	switch {
-	case filled == end-s:
-		// Only sequence space the capture has never seen: reordering if it
-		// comes soon after the gap opened, else a retransmission of data
-		// lost before the capture point.
-		if time.Duration(seg.Time-openedAt) < st.reorderWindow() {
-			cls = OutOfOrder
-		} else {
-			cls = Retransmission
-		}
+	case filled == end-s && time.Duration(seg.Time-openedAt) < st.reorderWindow():
+		// Only sequence space the capture has never seen, soon after the
+		// gap opened: reordering. Later it is data lost before the capture
+		// point and sent again, one of the retransmissions below.
+		cls = OutOfOrder
 	case d.flags&ackedKnown != 0 && e <= d.acked || cs.sacked(seg.Seq, uint32(e-s)):
 		cls = Retransmission | SpuriousRetransmission
 	case p.dupAcks >= 2 && p.lastAck == uint32(seg.Seq) &&

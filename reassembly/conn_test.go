@@ -288,6 +288,31 @@ func TestSegmentClasses(t *testing.T) {
 			},
 		},
 		{
+			name: "receiver-side capture: a gap filled by a fast retransmission",
+			steps: cat(hs, []step{
+				cdata(21*ms, c1, s1, 100),
+				sack(21*ms+10*us, s1, c1+100),
+				cdata(22*ms, c1+200, s1, 100).is(LostSegment),
+				sack(22*ms+10*us, s1, c1+100).withSACK(blk(c1+200, c1+300)).is(DuplicateAck),
+				cdata(23*ms, c1+300, s1, 100),
+				sack(23*ms+10*us, s1, c1+100).withSACK(blk(c1+200, c1+400)).is(DuplicateAck),
+				cdata(43*ms, c1+100, s1, 100).is(Retransmission | FastRetransmission),
+				sack(43*ms+10*us, s1, c1+400),
+			}),
+			check: func(t *testing.T, _ *Conn, st *Stats) {
+				eq(t, "missed", st.Dir[0].MissedBytes, 0)
+				eq(t, "unique", st.Dir[0].UniqueBytes, 400)
+			},
+		},
+		{
+			name: "a constant IP ID proves nothing: copies are retransmissions",
+			steps: cat([]step{hs[0].withIPID(9), hs[1], hs[2].withIPID(9)}, []step{
+				cdata(21*ms, c1, s1, 100).withIPID(9),
+				cdata(22*ms, c1+100, s1, 100).withIPID(9),
+				cdata(22*ms+3*us, c1+100, s1, 100).withIPID(9).is(Retransmission),
+			}),
+		},
+		{
 			name: "ACK of a segment the capture missed, reported once",
 			steps: cat(hs, []step{
 				cdata(21*ms, c1, s1, 100),
