@@ -3,6 +3,7 @@ package reassembly
 import (
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/tcptrace/tcptrace/tcp"
 )
@@ -715,5 +716,19 @@ func eq[T comparable](t *testing.T, what string, got, want T) {
 	t.Helper()
 	if got != want {
 		t.Errorf("%s = %v, want %v", what, got, want)
+	}
+}
+
+// TestSizes keeps the hot state within what a flow-table entry can carry
+// and the documented sizes honest.
+func TestSizes(t *testing.T) {
+	if n := unsafe.Sizeof(Conn{}); n > 96 {
+		t.Errorf("Conn is %d bytes, documented as 96", n)
+	}
+	if n := unsafe.Sizeof(Stats{}); n > 1400 {
+		t.Errorf("Stats is %d bytes, documented as about 1.4 KB", n)
+	}
+	if n := 2*unsafe.Sizeof(DirStats{}) + unsafe.Sizeof(Handshake{}); n > 800 {
+		t.Errorf("Dir and Handshake are %d bytes, documented as about 800", n)
 	}
 }

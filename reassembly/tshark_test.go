@@ -70,7 +70,9 @@ func TestTsharkDifferential(t *testing.T) {
 	if _, err := exec.LookPath("tshark"); err != nil {
 		t.Skip("tshark not installed")
 	}
-	var files []string
+	// The project's captures, and this package's own lossy ones
+	// (testdata/make-lossy.sh).
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.pcap"))
 	for _, pat := range []string{"*.pcap", "*.pcapng", "*.pcap.gz"} {
 		m, _ := filepath.Glob(filepath.Join("..", "testdata", "pcaps", "*", pat))
 		files = append(files, m...)
@@ -238,7 +240,7 @@ func compareWithTshark(frames []tsharkFrame) []tsharkDiff {
 	return diffs
 }
 
-// explain names the documented difference (DIFFERENCES.md) that accounts
+// explain names the documented difference (its row # in DIFFERENCES.md) that accounts
 // for ours ≠ theirs on seg, given both directions' state and the sender's
 // gaps before it, or returns "".
 func explain(ours, theirs Class, seg *tcp.Segment, own, peer dirState, gaps *coldDir) string {
@@ -247,28 +249,28 @@ func explain(ours, theirs Class, seg *tcp.Segment, own, peer dirState, gaps *col
 	ctl := seg.Flags&(tcp.SYN|tcp.FIN) != 0
 	switch {
 	case ours == HardwareDuplicate && theirs&(Retransmission|DuplicateAck) != 0:
-		return "hardware duplicate (same IPv4 ID), not a retransmission"
+		return "#6 hardware duplicate (same IPv4 ID), not a retransmission"
 	case extra == ZeroWindowProbe && missing == KeepAlive && peerClosed:
-		return "Linux persist probe (SND.UNA−1, no data) into a zero window"
+		return "#4 Linux persist probe (SND.UNA−1, no data) into a zero window"
 	case extra == ZeroWindowProbeAck && missing == 0:
-		return "answer to a Linux persist probe (tshark's keep-alive ACK needs an open window)"
+		return "#5 answer to a Linux persist probe (tshark's keep-alive ACK needs an open window)"
 	case extra == SpuriousRetransmission && missing == 0 && ctl && seg.PayloadLen == 0:
-		return "SYN or FIN sent again after the capture saw its ACK: spurious (tshark checks data only)"
+		return "#11 SYN or FIN sent again after the capture saw its ACK: spurious (tshark checks data only)"
 	case extra == 0 && missing == DuplicateAck && peer.flags&seqKnown != 0 && peer.rel(seg.Ack) >= peer.nxt:
-		return "repeated ACK with no data outstanding is not a duplicate ACK (BSD rule)"
+		return "#2 repeated ACK with no data outstanding is not a duplicate ACK (BSD rule)"
 	case extra == 0 && missing == AckUnseenSegment && seg.Flags&tcp.SYN != 0:
-		return "SYN-ACK acknowledging more than the SYN is not acceptable, says nothing of data"
+		return "#14 SYN-ACK acknowledging more than the SYN is not acceptable, says nothing of data"
 	case extra == 0 && missing == Retransmission && seg.Flags&tcp.SYN != 0 && own.flags&(sentSYN|sentSYNACK) == sentSYN:
-		return "simultaneous open: the SYN-ACK after the side's own SYN is not a copy"
+		return "#1 simultaneous open: the SYN-ACK after the side's own SYN is not a copy"
 	case extra == 0 && missing == Retransmission && own.flags&seqKnown != 0 && own.rel(seg.Seq) == own.nxt:
-		return "new data for Segment: tshark advanced past it on an earlier segment Segment ignores (RST, out of window)"
+		return "#15 new data for Segment: tshark advanced past it on an earlier segment Segment ignores (RST, out of window)"
 	case extra == Retransmission && missing == OutOfOrder && own.flags&seqKnown != 0:
 		s := own.rel(seg.Seq)
 		e := s + int64(seg.PayloadLen)
 		if n, _ := gaps.holeOverlap(s, min(e, own.nxt)); n < min(e, own.nxt)-s {
-			return "resends data the capture had seen: a retransmission however soon (tshark: out-of-order within its threshold)"
+			return "#7 resends data the capture had seen: a retransmission however soon (tshark: out-of-order within its threshold)"
 		}
-		return "fills a gap later than the handshake round trip: lost before the capture point (tshark: out-of-order within 3 ms or its iRTT)"
+		return "#8 fills a gap later than the handshake round trip: lost before the capture point (tshark: out-of-order within 3 ms or its iRTT)"
 	}
 	return ""
 }
