@@ -45,12 +45,12 @@ type HTMLReport struct {
 }
 
 // LadderConns picks the connections that get a ladder in the report: those
-// with a warning or an error, errors first, then in connection order, at
-// most limit of them. It also returns how many qualified.
+// with an anomaly, the most severe first, then in connection order, at most
+// limit of them. It also returns how many qualified.
 func LadderConns(conns []*tracker.Conn, limit int) ([]*tracker.Conn, int) {
 	var out []*tracker.Conn
 	for _, c := range conns {
-		if c.HasAnomaly(tracker.Warning) {
+		if len(c.Anomalies) > 0 {
 			out = append(out, c)
 		}
 	}
@@ -86,6 +86,7 @@ type htmlData struct {
 	Kinds      []kindCount
 	Pileups    []pileupRow
 	Edges      []DiagramEdge
+	Untaken    []DiagramEdge
 	DiagramSVG template.HTML
 	Timeline   template.HTML
 	TimeNote   string
@@ -192,6 +193,11 @@ func (r *HTMLReport) Write(w io.Writer) error {
 
 	diagram := NewDiagram(r.Conns)
 	d.Edges = diagram.Edges
+	for _, e := range diagram.Edges {
+		if e.Count == 0 {
+			d.Untaken = append(d.Untaken, e)
+		}
+	}
 	d.DiagramSVG = template.HTML(diagram.SVG())
 
 	tl := newTimeline(r.Conns, s.FirstTime, s.LastTime, TimelinePoints)
@@ -222,7 +228,7 @@ func (r *HTMLReport) Write(w io.Writer) error {
 		})
 	}
 	if r.LadderCandidates > len(r.Ladders) {
-		d.LadderNote = fmt.Sprintf("Showing ladders for %d of the %d connections with warnings or errors (errors first); "+
+		d.LadderNote = fmt.Sprintf("Showing ladders for %d of the %d connections with anomalies (the most severe first); "+
 			"draw any other with tcptrace ladder FILE --conn ID.", len(r.Ladders), r.LadderCandidates)
 	}
 

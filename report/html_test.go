@@ -56,7 +56,7 @@ func TestHTMLReport(t *testing.T) {
 	page := htmlReport(t, a, report.DefaultMaxLadders)
 	anomalous := 0
 	for _, c := range a.conns {
-		if c.HasAnomaly(tracker.Warning) {
+		if len(c.Anomalies) > 0 {
 			anomalous++
 		}
 	}
@@ -208,7 +208,7 @@ func TestHTMLReportLarge(t *testing.T) {
 	t.Logf("%d connections, %d anomalous: %d bytes in %v", n, total, b.Len(), elapsed)
 	want := 0
 	for _, c := range conns {
-		if c.HasAnomaly(tracker.Warning) {
+		if len(c.Anomalies) > 0 {
 			want++
 		}
 	}

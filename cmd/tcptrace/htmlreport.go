@@ -16,10 +16,10 @@ const reportUsage = `Usage: tcptrace report [flags] FILE... -o report.html
 Writes one self-contained HTML file (no network, no CDN): the summary, the
 state tables, the annotated state diagram, a timeline of how many endpoints
 were in each state over the capture, the anomaly list with filters, and a
-ladder diagram for each connection with a warning or an error (click to
-open). Large captures stay small: the tables, diagram and timeline are
-aggregates, the anomaly list keeps the most severe 2000, and ladders are
-capped (--max-ladders); the report says where it capped.
+ladder diagram for each connection with an anomaly (click to open). Large
+captures stay small: the tables, diagram and timeline are aggregates, the
+anomaly list keeps the 2000 most severe, and ladders are capped
+(--max-ladders, the most severe first); the report says where it capped.
 
 "-o -" writes to standard output. An existing file is never overwritten
 without --force.
