@@ -59,6 +59,12 @@ func TestLadderCommand(t *testing.T) {
 		{name: "narrow", args: []string{"ladder", "--width", "20", reuse}, code: exitUsageErr},
 		{name: "missing file", args: []string{"ladder", "nope.pcap"}, code: exitUsageErr, stderr: []string{"check the file name"}},
 		{name: "help", args: []string{"ladder", "--help"}, stdout: []string{"Usage: tcptrace ladder", "--conn ID", "--full"}},
+		{name: "read --ladder draws the listed connections", args: []string{"read", "--ladder", "--color", "never", half},
+			stdout: []string{"connections with warnings or errors (1)", "── SYN seq=0", "end of capture"}, ladders: 1},
+		{name: "read --ladder --all", args: []string{"read", "--ladder", "--all", two}, ladders: 2},
+		{name: "read --ladder, nothing listed", args: []string{"read", "--ladder", clean}, ladders: 0},
+		{name: "read --ladder cannot read stdin", args: []string{"read", "--ladder", "-"}, code: exitUsageErr,
+			stderr: []string{"cannot read standard input"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stdout, stderr, code := runCLI(tc.args...)

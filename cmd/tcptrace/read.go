@@ -32,6 +32,7 @@ func init() {
 
 type readOptions struct {
 	all, transitions bool
+	ladder           bool // draw the listed connections (ladder.go)
 	filter, format   string
 	color            string
 	tracker          tracker.Config
@@ -45,6 +46,7 @@ func cmdRead(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	def := tracker.DefaultConfig()
 	fs.BoolVarP(&o.all, "all", "a", false, "list every connection, not only those with warnings or errors")
 	fs.BoolVarP(&o.transitions, "transitions", "t", false, "print every state change (text format)")
+	fs.BoolVar(&o.ladder, "ladder", false, "draw each listed connection as a ladder diagram (text format; reads the files twice)")
 	fs.StringVarP(&o.filter, "filter", "f", "", "tcpdump/BPF filter `EXPR`, e.g. 'port 443' (needs libpcap)")
 	fs.StringVar(&o.format, "format", "text", "output `FORMAT`: text, json (JSON Lines), zeek (conn.log), csv or junit")
 	fs.StringVar(&o.color, "color", "auto", "colour text output: `WHEN` = auto, always or never (NO_COLOR is honoured)")
@@ -113,6 +115,11 @@ func (o *readOptions) check(files []string) error {
 	}
 	if o.tracker.Pileup < 1 {
 		return &usageError{msg: "--pileup must be at least 1"}
+	}
+	if o.ladder {
+		if err := checkRereadable(files, "read --ladder"); err != nil {
+			return err
+		}
 	}
 	if o.tracker.IdleTimeout <= 0 || o.tracker.MaxConnections < 1 {
 		return &usageError{msg: "--idle-timeout must be a positive duration and --max-connections at least 1"}
@@ -248,6 +255,9 @@ func writeText(w io.Writer, res *result, o readOptions, color bool) error {
 		for _, c := range shown {
 			t.Conn(c)
 		}
+	}
+	if o.ladder && t.Err() == nil {
+		return writeReadLadders(w, res, o, shown, color)
 	}
 	return t.Err()
 }
