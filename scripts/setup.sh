@@ -37,7 +37,7 @@ _go_ok() {
 
 # libpcap (cgo) for filters and live capture; gcc for cgo; ca-certificates
 # for the module proxy; tools the tests drive.
-_apt_install ca-certificates gcc libc6-dev libpcap-dev git iproute2 nftables tcpdump
+_apt_install ca-certificates gcc libc6-dev libpcap-dev git iproute2 nftables tcpdump chromium
 
 export PATH="/usr/local/go/bin:$HOME/go/bin:$PATH"
 if ! _go_ok; then
