@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tcptrace/tcptrace/reassembly"
 	"github.com/tcptrace/tcptrace/tracker"
 )
 
@@ -209,7 +210,136 @@ func AppendConn(b []byte, c *tracker.Conn) []byte {
 	b = strconv.AppendUint(b, cl.IPBytes, 10)
 	b = append(b, `,"server":`...)
 	b = strconv.AppendUint(b, sv.IPBytes, 10)
+	b = append(b, '}')
+	return appendSeq(b, c)
+}
+
+// appendSeq writes the sequence analysis: duration, handshake, round-trip
+// times, time to first byte and per-direction statistics.
+func appendSeq(b []byte, c *tracker.Conn) []byte {
+	st := &c.Seq
+	b = append(b, `,"duration_ms":`...)
+	b = appendMillis(b, time.Duration(max(c.LastSeen-c.FirstSeen, 0)))
+	hs := &st.Handshake
+	b = append(b, `,"handshake":{"syn_to_synack_ms":`...)
+	b = appendOptMillis(b, hs.SYNToSYNACK, hs.HasSYNToSYNACK)
+	b = append(b, `,"synack_to_ack_ms":`...)
+	b = appendOptMillis(b, hs.SYNACKToACK, hs.HasSYNACKToACK)
+	b = append(b, `,"syn_retransmissions":`...)
+	b = strconv.AppendUint(b, uint64(hs.SYNRetransmissions), 10)
+	b = append(b, `,"synack_retransmissions":`...)
+	b = strconv.AppendUint(b, uint64(hs.SYNACKRetransmissions), 10)
+	for side, name := range [2]string{`,"client_options":`, `,"server_options":`} {
+		b = append(b, name...)
+		o := st.Dir[side].SYN
+		if !o.Seen {
+			b = append(b, "null"...)
+			continue
+		}
+		b = append(b, `{"mss":`...)
+		b = strconv.AppendUint(b, uint64(o.MSS), 10)
+		b = append(b, `,"wscale":`...)
+		if o.HasWScale {
+			b = strconv.AppendUint(b, uint64(o.WScale), 10)
+		} else {
+			b = append(b, "null"...)
+		}
+		b = append(b, `,"sack":`...)
+		b = strconv.AppendBool(b, o.SACKPermitted)
+		b = append(b, `,"timestamps":`...)
+		b = strconv.AppendBool(b, o.Timestamps)
+		b = append(b, '}')
+	}
+	b = append(b, `},"rtt_ms":{`...)
+	for side, name := range [2]string{`"client":`, `,"server":`} {
+		d := &st.Dir[side]
+		b = append(b, name...)
+		if d.RTTSamples == 0 {
+			b = append(b, "null"...)
+			continue
+		}
+		b = append(b, `{"min":`...)
+		b = appendMillis(b, d.RTTMin)
+		b = append(b, `,"avg":`...)
+		b = appendMillis(b, d.RTTAvg())
+		b = append(b, `,"max":`...)
+		b = appendMillis(b, d.RTTMax)
+		b = append(b, `,"samples":`...)
+		b = strconv.AppendUint(b, d.RTTSamples, 10)
+		b = append(b, '}')
+	}
+	b = append(b, `},"ttfb_ms":`...)
+	first := st.Dir[tracker.Server].FirstPayloadTime
+	// Timestamps going back in the capture can make it negative: unknown.
+	b = appendOptMillis(b, time.Duration(first-c.FirstSeen), first != 0 && first >= c.FirstSeen)
+	b = append(b, `,"stats":{`...)
+	for side, name := range [2]string{`"client":`, `,"server":`} {
+		d := &st.Dir[side]
+		b = append(b, name...)
+		b = append(b, `{"packets":`...)
+		b = strconv.AppendUint(b, d.Packets, 10)
+		b = append(b, `,"payload_bytes":`...)
+		b = strconv.AppendUint(b, d.PayloadBytes, 10)
+		b = append(b, `,"unique_bytes":`...)
+		b = strconv.AppendUint(b, d.UniqueBytes, 10)
+		b = append(b, `,"retransmitted_packets":`...)
+		b = strconv.AppendUint(b, d.RetransmittedPackets, 10)
+		b = append(b, `,"retransmitted_bytes":`...)
+		b = strconv.AppendUint(b, d.RetransmittedBytes, 10)
+		b = append(b, `,"out_of_order_packets":`...)
+		b = strconv.AppendUint(b, d.Count(reassembly.OutOfOrder), 10)
+		b = append(b, `,"missed_bytes":`...)
+		b = strconv.AppendUint(b, d.MissedBytes, 10)
+		b = append(b, `,"zero_window":`...)
+		b = strconv.AppendUint(b, d.Count(reassembly.ZeroWindow), 10)
+		b = append(b, `,"window_min":`...)
+		b = appendOptUint(b, uint64(d.WindowMin), d.WindowSeen)
+		b = append(b, `,"window_max":`...)
+		b = appendOptUint(b, uint64(d.WindowMax), d.WindowSeen)
+		b = append(b, `,"window_scaled":`...)
+		b = strconv.AppendBool(b, d.WindowScaled)
+		b = append(b, `,"idle_max_ms":`...)
+		b = appendMillis(b, d.MaxIdle)
+		b = append(b, `,"classes":{`...)
+		n := 0
+		for i := 0; i < reassembly.NumClasses; i++ {
+			cls := reassembly.ClassAt(i)
+			if k := d.Count(cls); k > 0 {
+				if n > 0 {
+					b = append(b, ',')
+				}
+				n++
+				b = append(b, '"')
+				b = append(b, cls.String()...)
+				b = append(b, `":{"count":`...)
+				b = strconv.AppendUint(b, k, 10)
+				b = append(b, `,"first_packet":`...)
+				b = strconv.AppendUint(b, d.First(cls), 10)
+				b = append(b, '}')
+			}
+		}
+		b = append(b, "}}"...)
+	}
 	return append(b, "}}"...)
+}
+
+// appendMillis writes a duration in milliseconds with microsecond precision.
+func appendMillis(b []byte, d time.Duration) []byte {
+	return strconv.AppendFloat(b, float64(d)/1e6, 'f', 3, 64)
+}
+
+func appendOptMillis(b []byte, d time.Duration, ok bool) []byte {
+	if !ok {
+		return append(b, "null"...)
+	}
+	return appendMillis(b, d)
+}
+
+func appendOptUint(b []byte, v uint64, ok bool) []byte {
+	if !ok {
+		return append(b, "null"...)
+	}
+	return strconv.AppendUint(b, v, 10)
 }
 
 func appendTransitionFields(b []byte, tr tracker.Transition) []byte {

@@ -26,6 +26,16 @@ const (
 	InvalidFlags
 	CloseWaitPileup
 	TimeWaitPileup
+	// Sequence analysis (package reassembly), counted per side.
+	Retransmission
+	FastRetransmission
+	SpuriousRetransmission
+	OutOfOrder
+	LostSegment
+	AckUnseenSegment
+	DuplicateAck
+	ZeroWindow
+	KeepAlive
 	numKinds
 )
 
@@ -78,6 +88,16 @@ var kinds = [numKinds]KindInfo{
 	InvalidFlags:         {"invalid_flags", Warning, "A segment carried a flag combination no conforming TCP sends (SYN+FIN, SYN+RST, FIN without ACK, none, all); it changes no state."},
 	CloseWaitPileup:      {"close_wait_pileup", Warning, "At some moment at least --pileup connections were in CLOSE_WAIT at once on the same local ip:port."},
 	TimeWaitPileup:       {"time_wait_pileup", Warning, "At some moment at least --pileup connections were in TIME_WAIT at once on the same host."},
+
+	Retransmission:         {"retransmission", Warning, "An endpoint sent data again that it had sent before (SYN and FIN repeats have their own kinds)."},
+	FastRetransmission:     {"fast_retransmission", Warning, "A retransmission shortly after the peer's duplicate ACKs asked for that data (fast retransmit)."},
+	SpuriousRetransmission: {"spurious_retransmission", Info, "A retransmission of data the peer had already acknowledged at the capture point."},
+	OutOfOrder:             {"out_of_order", Info, "A segment filled a gap opened by a later one within the reordering window (about one round trip)."},
+	LostSegment:            {"lost_segment", Warning, "A segment started beyond the next expected sequence number: the capture never saw the bytes in between (counted as missed bytes)."},
+	AckUnseenSegment:       {"ack_unseen_segment", Info, "An endpoint acknowledged data of its peer that the capture never saw (loss at the capture point, not on the path)."},
+	DuplicateAck:           {"duplicate_ack", Info, "A pure ACK repeating the previous ACK, window and sequence number while data was outstanding (the BSD rule)."},
+	ZeroWindow:             {"zero_window", Warning, "An endpoint advertised a zero receive window: its application stopped reading and the peer had to wait."},
+	KeepAlive:              {"keep_alive", Info, "An endpoint probed an idle connection with a keep-alive (one below its next sequence number, peer window open)."},
 }
 
 func (k Kind) String() string {

@@ -3,6 +3,7 @@ package tracker
 import (
 	"net/netip"
 
+	"github.com/tcptrace/tcptrace/reassembly"
 	"github.com/tcptrace/tcptrace/tcp"
 )
 
@@ -143,7 +144,12 @@ type Conn struct {
 	// tracker follows it.
 	Ended EndReason
 
+	// Seq is the sequence analysis of both directions: segment classes,
+	// byte counts, windows, round-trip times, handshake timing.
+	Seq reassembly.Stats
+
 	key  flowKey
+	seq  reassembly.Conn
 	zeek zeekConn
 	// halfClosed points into Anomalies once half_closed was reported, so its
 	// detail can be brought up to date; -1 when not reported.
@@ -159,6 +165,16 @@ func (c *Conn) History() string { return c.zeek.history() }
 
 // ConnState is Zeek's conn.log conn_state code for the connection.
 func (c *Conn) ConnState() string { return c.zeek.connState() }
+
+// anomalyOf returns the connection's anomaly of kind k on side s, or nil.
+func (c *Conn) anomalyOf(k Kind, s Side) *Anomaly {
+	for i := range c.Anomalies {
+		if c.Anomalies[i].Kind == k && c.Anomalies[i].Side == s {
+			return &c.Anomalies[i]
+		}
+	}
+	return nil
+}
 
 // HasAnomaly reports whether the connection has an anomaly at or above sev.
 func (c *Conn) HasAnomaly(sev Severity) bool {

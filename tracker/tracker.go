@@ -17,6 +17,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tcptrace/tcptrace/reassembly"
 	"github.com/tcptrace/tcptrace/tcp"
 )
 
@@ -148,7 +149,11 @@ func (t *Tracker) Process(seg *tcp.Segment) {
 		c.LastSeen = seg.Time
 	}
 	c.LastPacket = seg.Packet
-	c.zeek.packet(s == Client, seg.Flags, seg.Seq, seg.Ack, seg.PayloadLen, seg.Window, false)
+	seqCls := c.seq.Segment(int(s), seg, &c.Seq)
+	c.zeek.packet(s == Client, seg.Flags, seg.Seq, seg.Ack, seg.PayloadLen, seg.Window, seqCls.Has(reassembly.AckUnseenSegment))
+	if seqCls != 0 {
+		t.seqAnomalies(c, s, seg, seqCls)
+	}
 
 	if invalid != "" {
 		t.anomaly(c, InvalidFlags, Warning, s, seg, fmt.Sprintf("%s sent %s: %s", s, seg.Flags, invalid))
@@ -816,6 +821,70 @@ func (t *Tracker) countAnomaly(c *Conn, k Kind, s Side, seg *tcp.Segment, format
 	a.Detail = fmt.Sprintf(format, s, n-1)
 }
 
+// seqKinds maps the sequence analysis' classes to anomaly kinds. SYN and FIN
+// repeats are left to syn_retransmitted, synack_retransmitted and
+// fin_retransmitted: the retransmission kinds count data.
+var seqKinds = []struct {
+	cls      reassembly.Class
+	kind     Kind
+	dataOnly bool
+}{
+	{reassembly.Retransmission, Retransmission, true},
+	{reassembly.FastRetransmission, FastRetransmission, true},
+	{reassembly.SpuriousRetransmission, SpuriousRetransmission, true},
+	{reassembly.OutOfOrder, OutOfOrder, false},
+	{reassembly.LostSegment, LostSegment, false},
+	{reassembly.AckUnseenSegment, AckUnseenSegment, false},
+	{reassembly.DuplicateAck, DuplicateAck, false},
+	{reassembly.ZeroWindow, ZeroWindow, false},
+	{reassembly.KeepAlive, KeepAlive, false},
+}
+
+// seqAnomalies counts the classified segment into its side's anomalies; the
+// details are written when the connection ends, from the final counts.
+func (t *Tracker) seqAnomalies(c *Conn, s Side, seg *tcp.Segment, cls reassembly.Class) {
+	for _, m := range seqKinds {
+		if cls.Has(m.cls) && (!m.dataOnly || seg.PayloadLen > 0) {
+			if a := c.anomalyOf(m.kind, s); a != nil {
+				a.Count++
+				continue
+			}
+			// A first detail for live streaming; the final one is written
+			// from the final counts when the connection ends.
+			first := Anomaly{Kind: m.kind, Side: s, Count: 1, Packet: seg.Packet}
+			t.anomaly(c, m.kind, m.kind.Info().Severity, s, seg, seqDetail(c, &first))
+		}
+	}
+}
+
+// seqDetail writes the one-line detail of a sequence-analysis anomaly from
+// the connection's final statistics.
+func seqDetail(c *Conn, a *Anomaly) string {
+	d := &c.Seq.Dir[a.Side]
+	side, peer := a.Side, a.Side.peer()
+	switch a.Kind {
+	case Retransmission:
+		return fmt.Sprintf("%s retransmitted %d data segment(s), %d bytes, first at packet %d", side, a.Count, d.RetransmittedBytes, a.Packet)
+	case FastRetransmission:
+		return fmt.Sprintf("%s fast-retransmitted %d segment(s) after duplicate ACKs from %s", side, a.Count, peer)
+	case SpuriousRetransmission:
+		return fmt.Sprintf("%s retransmitted %d segment(s) that %s had already acknowledged", side, a.Count, peer)
+	case OutOfOrder:
+		return fmt.Sprintf("%d segment(s) from %s arrived out of order", a.Count, side)
+	case LostSegment:
+		return fmt.Sprintf("the capture missed %d bytes from %s (%d gap(s), first before packet %d)", d.MissedBytes, side, a.Count, a.Packet)
+	case AckUnseenSegment:
+		return fmt.Sprintf("%s acknowledged %s data the capture never saw, %d time(s)", side, peer, a.Count)
+	case DuplicateAck:
+		return fmt.Sprintf("%s sent %d duplicate ACK(s), %d run(s) of three or more", side, a.Count, d.TripleDuplicateAcks)
+	case ZeroWindow:
+		return fmt.Sprintf("%s advertised a zero window %d time(s), first at packet %d", side, a.Count, a.Packet)
+	case KeepAlive:
+		return fmt.Sprintf("%s sent %d keep-alive(s)", side, a.Count)
+	}
+	return a.Detail
+}
+
 // Finish applies the end of the capture: timers that fell due, then the
 // anomalies that only the end can establish. Final states stay as they are.
 func (t *Tracker) Finish() {
@@ -835,6 +904,11 @@ func (t *Tracker) Finish() {
 }
 
 func (t *Tracker) finishConn(c *Conn) {
+	for i := range c.Anomalies {
+		if a := &c.Anomalies[i]; a.Kind >= Retransmission {
+			a.Detail = seqDetail(c, a)
+		}
+	}
 	cl, sv := &c.Ends[Client], &c.Ends[Server]
 	if cl.State == SynSent && sv.Packets == 0 {
 		sev, waited := Error, t.now-cl.firstSYNTime

@@ -301,7 +301,7 @@ func TestScenarios(t *testing.T) {
 				{2, Client, A, 1001, 5007, 0},
 			},
 			client: Established, server: SynRcvd,
-			anomalies: "handshake_ack_mismatch/client/error handshake_incomplete/server/info",
+			anomalies: "ack_unseen_segment/client/info handshake_ack_mismatch/client/error handshake_incomplete/server/info",
 		},
 		{
 			name: "SYN-ACK acknowledging the wrong number",

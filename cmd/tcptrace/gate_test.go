@@ -252,7 +252,7 @@ func TestCheck(t *testing.T) {
 	}
 
 	stdout, stderr, code := runCLI("check", "--baseline", file, clean)
-	if code != exitOK || stdout != "all 52 metrics are the same as in the baseline\n" ||
+	if code != exitOK || stdout != "all 70 metrics are the same as in the baseline\n" ||
 		stderr != "tcptrace: no regression against "+file+"\n" {
 		t.Errorf("same capture: exit %d\n%s%s", code, stdout, stderr)
 	}
@@ -266,11 +266,13 @@ func TestCheck(t *testing.T) {
 		"final_state.TIME_WAIT/CLOSED              1    0  -1 (-100.0%)        10%  changed\n" +
 		"half_closed                               0    1            +1        10%  REGRESSION\n" +
 		"half_closed_rate                          0    1            +1        10%  REGRESSION\n" +
-		"47 more metrics are the same (--all lists them)\n"
+		"keep_alive                                0    1            +1        10%  REGRESSION\n" +
+		"keep_alive_rate                           0    1            +1        10%  REGRESSION\n" +
+		"63 more metrics are the same (--all lists them)\n"
 	if code != exitFailOn || stdout != wantTable {
 		t.Errorf("worse capture: exit %d\n%s\nwant\n%s", code, stdout, wantTable)
 	}
-	if want := "tcptrace: regression against " + file + ": anomalous 0 → 1, anomalous_rate 0 → 1, half_closed 0 → 1, half_closed_rate 0 → 1"; lastLine(stderr) != want {
+	if want := "tcptrace: regression against " + file + ": anomalous 0 → 1, anomalous_rate 0 → 1, half_closed 0 → 1, half_closed_rate 0 → 1, keep_alive 0 → 1, keep_alive_rate 0 → 1"; lastLine(stderr) != want {
 		t.Errorf("last line %q, want %q", lastLine(stderr), want)
 	}
 
@@ -282,7 +284,7 @@ func TestCheck(t *testing.T) {
 	}
 	// Per-metric tolerance from a policy file.
 	pol := filepath.Join(dir, "p.yaml")
-	os.WriteFile(pol, []byte("tolerances:\n  half_closed: 1\n  half_closed_rate: 1\n  anomalous: 1\n"), 0o644)
+	os.WriteFile(pol, []byte("tolerances:\n  half_closed: 1\n  half_closed_rate: 1\n  anomalous: 1\n  keep_alive: 1\n  keep_alive_rate: 1\n"), 0o644)
 	_, stderr, code = runCLI("check", "--baseline", file, "--policy", pol, worse)
 	if code != exitFailOn || lastLine(stderr) != "tcptrace: regression against "+file+": anomalous_rate 0 → 1" {
 		t.Errorf("policy tolerances: exit %d, %q", code, lastLine(stderr))

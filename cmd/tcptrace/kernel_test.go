@@ -29,9 +29,9 @@ var expectedProblems = map[string][]string{
 	"ipv6":                  nil,
 	"any-sll2":              nil,
 	"nanosecond":            nil,
-	"data-loss":             nil,
-	"zero-window":           nil,
-	"ack-loss":              nil,
+	"data-loss":             {"fast_retransmission", "retransmission"}, // exactly one, after 5 duplicate ACKs
+	"zero-window":           {"retransmission", "zero_window"},         // a tail-loss probe; three zero windows
+	"ack-loss":              {"retransmission"},                        // three RTO retransmissions
 }
 
 // TestKernelGroundTruth checks tcptrace against the kernel: for every

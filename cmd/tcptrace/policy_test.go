@@ -137,7 +137,7 @@ func TestParseFlags(t *testing.T) {
 		{"anomalous_rate=0.01", "anomalous_rate", 0.01, ""}, {"half_closed_rate=1", "half_closed_rate", 1, ""},
 		{"reset", "", 0, "is not METRIC=N"}, {"reset=x", "", 0, "non-negative number"},
 		{"close_wait_pileup_rate=1", "", 0, "unknown metric"}, {"handshake_ms_p95=1", "", 0, "unknown metric"},
-		{"retransmission_rate=0.01", "", 0, "unknown metric"},
+		{"no_such_metric=0.01", "", 0, "unknown metric"},
 	} {
 		l, err := parseLimit(tt.in)
 		switch {
