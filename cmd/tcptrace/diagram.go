@@ -34,8 +34,8 @@ Flags:
 `
 
 func init() {
-	register(command{name: "diagram", args: "[flags] FILE...", order: 30, run: cmdDiagram,
-		summary: "the TCP state diagram annotated with the capture (SVG, DOT, text)"})
+	register(command{name: "diagram", args: "[flags] FILE...", order: 51, run: cmdDiagram,
+		summary: "the TCP state diagram with what happened (SVG, DOT, text)"})
 }
 
 func cmdDiagram(args []string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -32,7 +32,7 @@ Flags:
 `
 
 func init() {
-	register(command{name: "report", args: "[flags] FILE... -o FILE.html", order: 40, run: cmdReport,
+	register(command{name: "report", args: "-o HTML FILE...", order: 52, run: cmdReport,
 		summary: "write a self-contained HTML report"})
 }
 

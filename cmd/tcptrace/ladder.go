@@ -37,7 +37,7 @@ Flags:
 `
 
 func init() {
-	register(command{name: "ladder", args: "[flags] FILE...", order: 20, run: cmdLadder,
+	register(command{name: "ladder", args: "[flags] FILE...", order: 50, run: cmdLadder,
 		summary: "draw connections as ladder diagrams"})
 }
 
