@@ -124,6 +124,43 @@ func (j *JSON) Summary(s Summary) error {
 		}
 	}
 	b = append(b, '}')
+	b = append(b, `,"retransmitted_packets":`...)
+	b = strconv.AppendUint(b, s.RetransmittedPackets, 10)
+	b = append(b, `,"retransmission_rate":`...)
+	b = strconv.AppendFloat(b, s.RetransmissionRate, 'f', 6, 64)
+	b = append(b, `,"connections_with_loss":`...)
+	b = strconv.AppendInt(b, int64(s.ConnsWithLoss), 10)
+	b = append(b, `,"handshake_ms":`...)
+	if h := s.Handshake; h.Samples == 0 {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, `{"samples":`...)
+		b = strconv.AppendInt(b, int64(h.Samples), 10)
+		for _, p := range []struct {
+			name string
+			v    float64
+		}{{`,"p50":`, h.P50}, {`,"p90":`, h.P90}, {`,"p99":`, h.P99}, {`,"max":`, h.Max}} {
+			b = append(b, p.name...)
+			b = strconv.AppendFloat(b, p.v, 'f', 3, 64)
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `,"worst_handshakes":[`...)
+	for i, w := range s.WorstHandshakes {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		b = strconv.AppendUint(b, w.ID, 10)
+		b = append(b, `,"client":`...)
+		b = appendString(b, w.Client)
+		b = append(b, `,"server":`...)
+		b = appendString(b, w.Server)
+		b = append(b, `,"ms":`...)
+		b = strconv.AppendFloat(b, w.Ms, 'f', 3, 64)
+		b = append(b, '}')
+	}
+	b = append(b, ']')
 	if s.FirstTime != 0 {
 		b = append(b, `,"first_time":`...)
 		b = appendTime(b, s.FirstTime)

@@ -5,6 +5,11 @@
 package report
 
 import (
+	"maps"
+	"math"
+	"slices"
+	"sort"
+
 	"github.com/tcptrace/tcptrace/tracker"
 )
 
@@ -39,40 +44,125 @@ type Summary struct {
 	BySeverity   map[tracker.Severity]int
 	Anomalous    int // connections with at least one anomaly of severity warning or error
 	Pileups      []tracker.Pileup
+
+	// Sequence analysis totals.
+	RetransmittedPackets uint64  // segments that repeated sequence space, SYN and FIN repeats included
+	RetransmissionRate   float64 // RetransmittedPackets / TCPPackets
+	ConnsWithLoss        int     // connections with a retransmission or a lost segment
+	Handshake            Percentiles
+	WorstHandshakes      []ConnTime // the slowest full handshakes, slowest first
 }
 
-// Summarize counts the tracker's connections.
-func Summarize(in Input, conns []*tracker.Conn, pileups []tracker.Pileup) Summary {
-	s := Summary{
-		Input:        in,
-		Connections:  len(conns),
+// Percentiles summarise a set of durations in milliseconds.
+type Percentiles struct {
+	Samples            int
+	P50, P90, P99, Max float64
+}
+
+// ConnTime names one connection and a duration of it.
+type ConnTime struct {
+	ID             uint64
+	Client, Server string
+	Ms             float64
+}
+
+// worstKept is how many of the slowest handshakes the summary names.
+const worstKept = 5
+
+// Tally accumulates the summary one connection at a time, so that a
+// consumer that receives connections as they end needs no list of them.
+type Tally struct {
+	s          Summary
+	handshakes []float64
+}
+
+// NewTally returns an empty tally.
+func NewTally() *Tally {
+	return &Tally{s: Summary{
 		ClientStates: map[tracker.State]int{},
 		ServerStates: map[tracker.State]int{},
 		Anomalies:    map[tracker.Kind]int{},
 		BySeverity:   map[tracker.Severity]int{},
-		Pileups:      pileups,
+	}}
+}
+
+// Add counts one connection.
+func (t *Tally) Add(c *tracker.Conn) {
+	s := &t.s
+	s.Connections++
+	s.ClientStates[c.Ends[tracker.Client].State]++
+	s.ServerStates[c.Ends[tracker.Server].State]++
+	if c.Midstream {
+		s.Midstream++
 	}
-	for _, c := range conns {
-		s.ClientStates[c.Ends[tracker.Client].State]++
-		s.ServerStates[c.Ends[tracker.Server].State]++
-		if c.Midstream {
-			s.Midstream++
+	var seen [64]bool
+	loss := false
+	for _, a := range c.Anomalies {
+		if !seen[a.Kind] {
+			seen[a.Kind] = true
+			s.Anomalies[a.Kind]++
 		}
-		seen := map[tracker.Kind]bool{}
-		for _, a := range c.Anomalies {
-			if !seen[a.Kind] {
-				seen[a.Kind] = true
-				s.Anomalies[a.Kind]++
-			}
-			s.BySeverity[a.Severity]++
-		}
-		if c.HasAnomaly(tracker.Warning) {
-			s.Anomalous++
+		s.BySeverity[a.Severity]++
+		loss = loss || a.Kind == tracker.Retransmission || a.Kind == tracker.LostSegment
+	}
+	if loss {
+		s.ConnsWithLoss++
+	}
+	if c.HasAnomaly(tracker.Warning) {
+		s.Anomalous++
+	}
+	for side := range c.Seq.Dir {
+		s.RetransmittedPackets += c.Seq.Dir[side].RetransmittedPackets
+	}
+	if rtt, ok := c.Seq.Handshake.RTT(); ok {
+		ms := float64(rtt) / 1e6
+		t.handshakes = append(t.handshakes, ms)
+		if len(s.WorstHandshakes) < worstKept || ms > s.WorstHandshakes[len(s.WorstHandshakes)-1].Ms {
+			w := append(s.WorstHandshakes, ConnTime{ID: c.ID, Client: c.Client().String(), Server: c.Server().String(), Ms: ms})
+			sort.SliceStable(w, func(i, j int) bool { return w[i].Ms > w[j].Ms })
+			s.WorstHandshakes = w[:min(len(w), worstKept)]
 		}
 	}
+}
+
+// Summary completes the tally with what was read and the pileups.
+func (t *Tally) Summary(in Input, pileups []tracker.Pileup) Summary {
+	s := t.s
+	s.Input = in
+	s.Pileups = pileups
+	// Copy the maps so the tally can go on counting.
+	s.ClientStates, s.ServerStates = maps.Clone(s.ClientStates), maps.Clone(s.ServerStates)
+	s.Anomalies, s.BySeverity = maps.Clone(s.Anomalies), maps.Clone(s.BySeverity)
 	for _, p := range pileups {
 		s.Anomalies[p.Kind]++
 		s.BySeverity[p.Kind.Info().Severity]++
 	}
+	if in.TCPPackets > 0 {
+		s.RetransmissionRate = float64(s.RetransmittedPackets) / float64(in.TCPPackets)
+	}
+	s.Handshake = percentiles(t.handshakes)
 	return s
+}
+
+// Summarize counts the tracker's connections.
+func Summarize(in Input, conns []*tracker.Conn, pileups []tracker.Pileup) Summary {
+	t := NewTally()
+	for _, c := range conns {
+		t.Add(c)
+	}
+	return t.Summary(in, pileups)
+}
+
+// percentiles uses the nearest-rank method on a sorted copy.
+func percentiles(ms []float64) Percentiles {
+	if len(ms) == 0 {
+		return Percentiles{}
+	}
+	v := slices.Clone(ms)
+	slices.Sort(v)
+	rank := func(p float64) float64 {
+		i := int(math.Ceil(p/100*float64(len(v)))) - 1
+		return v[max(i, 0)]
+	}
+	return Percentiles{Samples: len(v), P50: rank(50), P90: rank(90), P99: rank(99), Max: v[len(v)-1]}
 }

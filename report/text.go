@@ -130,7 +130,19 @@ func (t *Text) Summary(s Summary) {
 	if s.Expired > 0 || s.Evicted > 0 {
 		t.printf("; %d expired after the idle timeout, %d evicted from the full flow table (reported as they stood)", s.Expired, s.Evicted)
 	}
-	t.printf("\n\n")
+	t.printf("\n")
+	if s.TCPPackets > 0 {
+		t.printf("  loss        %.2f%% of TCP packets retransmitted (%d); %d connection(s) with retransmissions or lost segments\n",
+			100*s.RetransmissionRate, s.RetransmittedPackets, s.ConnsWithLoss)
+	}
+	if h := s.Handshake; h.Samples > 0 {
+		t.printf("  handshake   p50 %s, p90 %s, p99 %s, max %s over %d full handshakes", ms(h.P50), ms(h.P90), ms(h.P99), ms(h.Max), h.Samples)
+		if w := s.WorstHandshakes; len(w) > 0 && h.Samples > 1 {
+			t.printf("; slowest #%d %s → %s", w[0].ID, p.addr.Sprint(w[0].Client), p.addr.Sprint(w[0].Server))
+		}
+		t.printf("\n")
+	}
+	t.printf("\n")
 
 	if s.Connections > 0 {
 		t.printf("%s\n", p.heading.Sprintf("%-14s %8s %8s", "final state", "clients", "servers"))
@@ -168,6 +180,9 @@ func (t *Text) Summary(s Summary) {
 	}
 	t.printf("\n")
 }
+
+// ms prints milliseconds with about three significant digits.
+func ms(v float64) string { return fmtDur(int64(v * 1e6)) }
 
 func count(n int) string {
 	if n == 0 {
