@@ -81,7 +81,7 @@ const (
 // st, and returns the segment's classes.
 //
 // Call it once per segment of the connection, in capture order, always
-// with the same st. It does not allocate and its work is bounded (a few
+// with the same non-nil st. It does not allocate and its work is bounded (a few
 // fixed-size arrays are scanned on rare paths). RST segments are counted
 // (packets, bytes, idle time) but otherwise ignored: an RST may carry any
 // sequence number in the window, or none. Segments whose sequence number
