@@ -85,12 +85,13 @@ type Endpoint struct {
 
 // deferredReceipt is a transition held back until confirmed.
 type deferredReceipt struct {
-	ok   bool
-	from State
-	cl   cell
-	cls  class
-	at   int64
-	pkt  uint64
+	ok    bool
+	from  State
+	cl    cell
+	cls   class
+	at    int64
+	pkt   uint64
+	flags tcp.Flags
 }
 
 // rel returns a sequence number relative to the endpoint's ISN (the raw
@@ -191,21 +192,6 @@ func (c *Conn) sideOf(a netip.AddrPort) Side {
 		return Client
 	}
 	return Server
-}
-
-// flagsOf returns the flags of an earlier packet that caused a transition of
-// this connection (a retroactive transition is dated at a packet already
-// seen; the only such packet is the SYN, or one already in Transitions).
-func (c *Conn) flagsOf(pkt uint64) tcp.Flags {
-	for i := range c.Transitions {
-		if c.Transitions[i].Packet == pkt {
-			return c.Transitions[i].Flags
-		}
-	}
-	if pkt == c.FirstPacket && c.Ends[Client].SYNs > 0 {
-		return tcp.SYN
-	}
-	return 0
 }
 
 // flowKey is the canonical, direction-free 4-tuple: both endpoints as

@@ -132,8 +132,6 @@ func (t *Tracker) Process(seg *tcp.Segment) {
 	}
 	t.fireTimers(t.now)
 
-	t.cur = seg
-	defer func() { t.cur = nil }()
 	if len(t.idle) > 0 && t.idle[0].at <= t.now {
 		t.expireIdle(t.now)
 	}
@@ -340,7 +338,7 @@ func (t *Tracker) reuse(old *Conn, key flowKey, seg *tcp.Segment) *Conn {
 		e := &old.Ends[s]
 		if e.State == TimeWait || (e.State.Open() && e.Addr == seg.Src) {
 			e.closedBy = closedByReuse
-			t.setState(old, Side(s), Closed, seg.Time, seg.Packet, fmt.Sprintf("4-tuple reused by connection %d", t.nextID+1))
+			t.setState(old, Side(s), Closed, seg.Time, seg.Packet, seg.Flags, fmt.Sprintf("4-tuple reused by connection %d", t.nextID+1))
 		}
 	}
 	n := t.newConn(key, seg)
@@ -558,7 +556,7 @@ func (t *Tracker) step(c *Conn, s Side, d dir, cls class, ev *event) {
 
 	if d == received && e.doubts(cls, cl.guard) {
 		deadline := max(seg.Time+graceAfterFIN, e.lastCtl+2*e.ctlGap+e.ctlGap/2)
-		e.deferred = deferredReceipt{ok: true, from: e.State, cl: cl, cls: cls, at: seg.Time, pkt: seg.Packet}
+		e.deferred = deferredReceipt{ok: true, from: e.State, cl: cl, cls: cls, at: seg.Time, pkt: seg.Packet, flags: seg.Flags}
 		t.schedule(timer{at: deadline, c: c, side: s, state: e.State, since: e.Since, deferred: true})
 		return
 	}
@@ -567,15 +565,15 @@ func (t *Tracker) step(c *Conn, s Side, d dir, cls class, ev *event) {
 		// It answered with a SYN-ACK, so it was listening; its SYN_RCVD
 		// began when the SYN arrived.
 		e.Initial, e.State = Listen, Listen
-		t.setState(c, s, SynRcvd, e.pendingSYNTime, e.pendingSYN, "")
+		t.setState(c, s, SynRcvd, e.pendingSYNTime, e.pendingSYN, tcp.SYN, "")
 		e.pendingSYN = 0
 		return
 	case d == sent && cls == clsSYN && e.State == Closed && e.pendingSYN != 0:
-		t.setState(c, s, SynSent, seg.Time, seg.Packet, "")
+		t.setState(c, s, SynSent, seg.Time, seg.Packet, seg.Flags, "")
 		e.pendingSYN = 0
 		return
 	}
-	t.commit(c, s, cl, cls, seg.Time, seg.Packet)
+	t.commit(c, s, cl, cls, seg.Time, seg.Packet, seg.Flags)
 }
 
 // doubts reports whether a receipt must wait for confirmation because an
@@ -591,7 +589,7 @@ func (e *Endpoint) doubts(cls class, g guard) bool {
 }
 
 // commit writes a table cell's transition.
-func (t *Tracker) commit(c *Conn, s Side, cl cell, cls class, at int64, pkt uint64) {
+func (t *Tracker) commit(c *Conn, s Side, cl cell, cls class, at int64, pkt uint64, flags tcp.Flags) {
 	e := &c.Ends[s]
 	note := ""
 	if cl.correction {
@@ -613,7 +611,7 @@ func (t *Tracker) commit(c *Conn, s Side, cl cell, cls class, at int64, pkt uint
 	if cls == clsACK && cl.guard == ackedOurFIN {
 		e.finAckedBy = pkt
 	}
-	t.setState(c, s, cl.to, at, pkt, note)
+	t.setState(c, s, cl.to, at, pkt, flags, note)
 }
 
 // commitDeferred commits a deferred receipt, dated when it arrived.
@@ -622,7 +620,7 @@ func (t *Tracker) commitDeferred(c *Conn, s Side) {
 	d := e.deferred
 	e.deferred = deferredReceipt{}
 	if d.ok && e.State == d.from {
-		t.commit(c, s, d.cl, d.cls, d.at, d.pkt)
+		t.commit(c, s, d.cl, d.cls, d.at, d.pkt, d.flags)
 	}
 }
 
@@ -643,17 +641,12 @@ func correctionNote(e *Endpoint, cls class) string {
 
 // setState is the only writer of an endpoint's state: it records the
 // transition, keeps the pileup counts and schedules time-driven rules.
-func (t *Tracker) setState(c *Conn, s Side, to State, at int64, pkt uint64, note string) {
+func (t *Tracker) setState(c *Conn, s Side, to State, at int64, pkt uint64, flags tcp.Flags, note string) {
 	e := &c.Ends[s]
 	if e.State == to {
 		return
 	}
-	tr := Transition{Time: at, Side: s, From: e.State, To: to, Packet: pkt, InFrom: at - e.Since, Note: note}
-	if t.cur != nil && t.cur.Packet == pkt {
-		tr.Flags = t.cur.Flags
-	} else if pkt != 0 {
-		tr.Flags = c.flagsOf(pkt)
-	}
+	tr := Transition{Time: at, Side: s, From: e.State, To: to, Packet: pkt, Flags: flags, InFrom: at - e.Since, Note: note}
 	if tr.InFrom < 0 {
 		tr.InFrom = 0
 	}
@@ -1019,7 +1012,7 @@ func (t *Tracker) fireTimers(now int64) {
 			}
 		case TimeWait:
 			e.closedBy = closedByTimer
-			t.setState(tm.c, tm.side, Closed, tm.at, 0, fmt.Sprintf("2×MSL (%s) elapsed", dur(2*int64(t.cfg.MSL))))
+			t.setState(tm.c, tm.side, Closed, tm.at, 0, 0, fmt.Sprintf("2×MSL (%s) elapsed", dur(2*int64(t.cfg.MSL))))
 		case CloseWait:
 			p := &tm.c.Ends[tm.side.peer()]
 			t.anomaly(tm.c, HalfClosed, Warning, tm.side, nil,

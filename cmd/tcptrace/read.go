@@ -37,6 +37,7 @@ type readOptions struct {
 	color            string
 	tracker          tracker.Config
 	workers          int
+	conns            []string // --conn: connections to show in detail
 }
 
 func cmdRead(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -56,6 +57,7 @@ func cmdRead(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.tracker.IdleTimeout, "idle-timeout", def.IdleTimeout, "a connection without packets for `DURATION` of capture time is expired (reported as it stands)")
 	fs.IntVarP(&o.workers, "workers", "j", defaultWorkers(), "use `N` goroutines: with 2 or more, reading and decoding run beside the tracker (output is identical)")
 	fs.IntVar(&o.tracker.MaxConnections, "max-connections", def.MaxConnections, "track at most `N` connections at once; beyond, the least recently active is evicted (reported as it stands)")
+	fs.StringArrayVar(&o.conns, "conn", nil, "show connection `ID` in detail (its number, or CLIENT-SERVER as 10.0.0.1:51000-10.0.0.2:80; repeatable)")
 	gate := addGateFlags(fs)
 	help := fs.BoolP("help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
@@ -83,13 +85,30 @@ func cmdRead(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if res == nil {
 		return fail(stderr, readErr, hintFor(readErr))
 	}
+	var detail []*tracker.Conn
+	for _, id := range o.conns {
+		c, _, err := findConn(res.conns, id)
+		if err != nil {
+			hint := "run 'tcptrace read --all' on the capture for the connection numbers"
+			var ue *usageError
+			if errors.As(err, &ue) {
+				hint = ue.hint
+			}
+			return fail(stderr, err, hint)
+		}
+		detail = append(detail, c)
+	}
 	verdict := evaluate(rules, res)
 	var werr error
 	switch o.format {
 	case "json":
 		werr = writeJSON(stdout, res)
 	case "text":
-		werr = writeText(stdout, res, o, color)
+		if len(detail) > 0 {
+			werr = writeDetails(stdout, detail, color)
+		} else {
+			werr = writeText(stdout, res, o, color)
+		}
 	default:
 		werr = writeToolFormat(stdout, o.format, res, verdict)
 	}
@@ -214,6 +233,18 @@ func writeJSON(w io.Writer, res *result) error {
 		}
 	}
 	return j.Summary(res.summary)
+}
+
+// writeDetails prints the --conn connections in detail.
+func writeDetails(w io.Writer, conns []*tracker.Conn, color bool) error {
+	t := report.NewText(w, color)
+	for i, c := range conns {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		t.Detail(c)
+	}
+	return t.Err()
 }
 
 func writeText(w io.Writer, res *result, o readOptions, color bool) error {
