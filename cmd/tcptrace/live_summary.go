@@ -28,13 +28,15 @@ type liveSummary struct {
 // keepLimit bounds the connections held for the final text listing.
 const keepLimit = 1000
 
-func newLiveSummary(all bool) *liveSummary {
+// newLiveSummary returns an empty summary; keep is how many connections to
+// hold for the final listing (0 when they are streamed, as in JSON).
+func newLiveSummary(all bool, keep int) *liveSummary {
 	return &liveSummary{
 		counts: report.Summary{
 			ClientStates: map[tracker.State]int{}, ServerStates: map[tracker.State]int{},
 			Anomalies: map[tracker.Kind]int{}, BySeverity: map[tracker.Severity]int{},
 		},
-		keepLimit: keepLimit,
+		keepLimit: keep,
 		keepAll:   all,
 	}
 }
@@ -42,7 +44,7 @@ func newLiveSummary(all bool) *liveSummary {
 // add counts a connection that is over.
 func (l *liveSummary) add(c *tracker.Conn) {
 	merge(&l.counts, report.Summarize(report.Input{}, []*tracker.Conn{c}, nil))
-	if !l.keepAll && !c.HasAnomaly(tracker.Warning) {
+	if l.keepLimit == 0 || (!l.keepAll && !c.HasAnomaly(tracker.Warning)) {
 		return
 	}
 	if len(l.kept) < l.keepLimit {

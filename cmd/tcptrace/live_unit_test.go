@@ -535,8 +535,7 @@ func TestLiveSummaryKeepsCountsNotConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	l := newLiveSummary(true)
-	l.keepLimit = 3
+	l := newLiveSummary(true, 3)
 	tr := tracker.New(tracker.Config{OnDone: l.add})
 	var seg tcp.Segment
 	for {
