@@ -150,6 +150,7 @@ type Conn struct {
 	Seq reassembly.Stats
 
 	key  flowKey
+	ref  *connRef
 	seq  reassembly.Conn
 	zeek zeekConn
 	// halfClosed points into Anomalies once half_closed was reported, so its

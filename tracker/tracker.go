@@ -27,7 +27,7 @@ type Config struct {
 	HalfCloseTimeout time.Duration // CLOSE_WAIT longer than this is half_closed (default 60 s)
 	Pileup           int           // connections at once in CLOSE_WAIT/TIME_WAIT that make a pileup (default 10)
 	IdleTimeout      time.Duration // a connection without packets for this long is expired (default 15 min; capture time)
-	MaxConnections   int           // flow-table cap: beyond it the least recently active connection is evicted (default 1<<20)
+	MaxConnections   int           // flow-table cap: beyond it the least recently active connection is evicted (default 1<<18)
 
 	// OnDone, when set, receives every connection once it is over — both
 	// endpoints CLOSED (after a short linger for late packets), expired,
@@ -46,7 +46,7 @@ type Config struct {
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
 	return Config{MSL: 30 * time.Second, HalfCloseTimeout: 60 * time.Second, Pileup: 10,
-		IdleTimeout: 15 * time.Minute, MaxConnections: 1 << 20}
+		IdleTimeout: 15 * time.Minute, MaxConnections: 1 << 18}
 }
 
 // graceAfterFIN is how long after a FIN (or SYN) the capture must go on
@@ -225,7 +225,8 @@ func (t *Tracker) newConn(key flowKey, seg *tcp.Segment) *Conn {
 		t.conns = append(t.conns, c)
 	}
 	t.live++
-	heap.Push(&t.idle, idleEntry{at: seg.Time + int64(t.cfg.IdleTimeout), c: c})
+	c.ref = &connRef{c}
+	heap.Push(&t.idle, idleEntry{at: seg.Time + int64(t.cfg.IdleTimeout), ref: c.ref})
 	return c
 }
 
@@ -247,6 +248,7 @@ func (t *Tracker) over(c *Conn, how EndReason) {
 	if t.flows[c.key] == c {
 		delete(t.flows, c.key)
 	}
+	c.ref.c = nil
 	if t.cfg.OnDone != nil {
 		t.cfg.OnDone(c)
 	}
@@ -257,14 +259,15 @@ func (t *Tracker) over(c *Conn, how EndReason) {
 func (t *Tracker) evictOldest() {
 	for len(t.idle) > 0 {
 		e := heap.Pop(&t.idle).(idleEntry)
-		if e.c.Ended != StillOpen {
+		c := e.ref.c
+		if c == nil {
+			continue // over already
+		}
+		if due := c.LastSeen + int64(t.cfg.IdleTimeout); due != e.at {
+			heap.Push(&t.idle, idleEntry{at: due, ref: e.ref})
 			continue
 		}
-		if due := e.c.LastSeen + int64(t.cfg.IdleTimeout); due != e.at {
-			heap.Push(&t.idle, idleEntry{at: due, c: e.c})
-			continue
-		}
-		t.over(e.c, EndedEvicted)
+		t.over(c, EndedEvicted)
 		return
 	}
 }
@@ -273,21 +276,26 @@ func (t *Tracker) evictOldest() {
 func (t *Tracker) expireIdle(now int64) {
 	for len(t.idle) > 0 && t.idle[0].at <= now {
 		e := heap.Pop(&t.idle).(idleEntry)
-		if e.c.Ended != StillOpen {
+		c := e.ref.c
+		if c == nil {
+			continue // over already
+		}
+		if due := c.LastSeen + int64(t.cfg.IdleTimeout); due > now {
+			heap.Push(&t.idle, idleEntry{at: due, ref: e.ref})
 			continue
 		}
-		if due := e.c.LastSeen + int64(t.cfg.IdleTimeout); due > now {
-			heap.Push(&t.idle, idleEntry{at: due, c: e.c})
-			continue
-		}
-		t.over(e.c, EndedIdle)
+		t.over(c, EndedIdle)
 	}
 }
 
 type idleEntry struct {
-	at int64
-	c  *Conn
+	at  int64
+	ref *connRef
 }
+
+// connRef is how the timer heaps point at a connection: when it is over the
+// reference is cleared, so stale heap entries do not keep it in memory.
+type connRef struct{ c *Conn }
 
 type idleHeap []idleEntry
 
@@ -557,7 +565,7 @@ func (t *Tracker) step(c *Conn, s Side, d dir, cls class, ev *event) {
 	if d == received && e.doubts(cls, cl.guard) {
 		deadline := max(seg.Time+graceAfterFIN, e.lastCtl+2*e.ctlGap+e.ctlGap/2)
 		e.deferred = deferredReceipt{ok: true, from: e.State, cl: cl, cls: cls, at: seg.Time, pkt: seg.Packet, flags: seg.Flags}
-		t.schedule(timer{at: deadline, c: c, side: s, state: e.State, since: e.Since, deferred: true})
+		t.schedule(timer{at: deadline, ref: c.ref, side: s, state: e.State, since: e.Since, deferred: true})
 		return
 	}
 	switch {
@@ -657,19 +665,19 @@ func (t *Tracker) setState(c *Conn, s Side, to State, at int64, pkt uint64, flag
 		e.closedBy = notClosed
 	}
 	if c.Transitions == nil {
-		// A whole connection makes about eight transitions: one allocation
-		// for the common case instead of four doublings.
-		c.Transitions = make([]Transition, 0, 8)
+		// Most connections make about eight transitions, but in a SYN
+		// flood or a scan most make one or two: start small.
+		c.Transitions = make([]Transition, 0, 2)
 	}
 	c.Transitions = append(c.Transitions, tr)
 	if to == Closed && c.Ends[s.peer()].State == Closed {
-		t.schedule(timer{at: max(at, t.now) + closeLinger, c: c, side: s, state: Closed, since: at})
+		t.schedule(timer{at: max(at, t.now) + closeLinger, ref: c.ref, side: s, state: Closed, since: at})
 	}
 	switch to {
 	case TimeWait:
-		t.schedule(timer{at: at + 2*int64(t.cfg.MSL), c: c, side: s, state: TimeWait, since: at})
+		t.schedule(timer{at: at + 2*int64(t.cfg.MSL), ref: c.ref, side: s, state: TimeWait, since: at})
 	case CloseWait:
-		t.schedule(timer{at: at + int64(t.cfg.HalfCloseTimeout), c: c, side: s, state: CloseWait, since: at})
+		t.schedule(timer{at: at + int64(t.cfg.HalfCloseTimeout), ref: c.ref, side: s, state: CloseWait, since: at})
 	}
 	if t.cfg.OnTransition != nil {
 		t.cfg.OnTransition(c, tr)
@@ -885,8 +893,8 @@ func (t *Tracker) Finish() {
 	t.expireIdle(t.now)
 	open := make([]*Conn, 0, t.live)
 	for _, e := range t.idle {
-		if e.c.Ended == StillOpen {
-			open = append(open, e.c)
+		if e.ref.c != nil && e.ref.c.Ended == StillOpen {
+			open = append(open, e.ref.c)
 		}
 	}
 	slices.SortFunc(open, func(a, b *Conn) int { return cmp.Compare(a.ID, b.ID) })
@@ -968,7 +976,7 @@ func (t *Tracker) Pileups() []Pileup {
 // Timers: time-driven rules run in capture time, in order with the packets.
 type timer struct {
 	at    int64
-	c     *Conn
+	ref   *connRef
 	side  Side
 	state State // the state the timer is for; stale when the endpoint left it
 	since int64
@@ -994,31 +1002,32 @@ func (t *Tracker) schedule(tm timer) { heap.Push(&t.timers, tm) }
 func (t *Tracker) fireTimers(now int64) {
 	for len(t.timers) > 0 && t.timers[0].at <= now {
 		tm := heap.Pop(&t.timers).(timer)
-		if tm.c.Ended != StillOpen {
-			continue
+		c := tm.ref.c
+		if c == nil {
+			continue // the connection is over
 		}
-		e := &tm.c.Ends[tm.side]
+		e := &c.Ends[tm.side]
 		if e.State != tm.state || e.Since != tm.since {
 			continue
 		}
 		if tm.deferred {
-			t.commitDeferred(tm.c, tm.side)
+			t.commitDeferred(c, tm.side)
 			continue
 		}
 		switch tm.state {
 		case Closed:
-			if tm.c.Ends[tm.side.peer()].State == Closed {
-				t.over(tm.c, EndedClosed)
+			if c.Ends[tm.side.peer()].State == Closed {
+				t.over(c, EndedClosed)
 			}
 		case TimeWait:
 			e.closedBy = closedByTimer
-			t.setState(tm.c, tm.side, Closed, tm.at, 0, 0, fmt.Sprintf("2×MSL (%s) elapsed", dur(2*int64(t.cfg.MSL))))
+			t.setState(c, tm.side, Closed, tm.at, 0, 0, fmt.Sprintf("2×MSL (%s) elapsed", dur(2*int64(t.cfg.MSL))))
 		case CloseWait:
-			p := &tm.c.Ends[tm.side.peer()]
-			t.anomaly(tm.c, HalfClosed, Warning, tm.side, nil,
+			p := &c.Ends[tm.side.peer()]
+			t.anomaly(c, HalfClosed, Warning, tm.side, nil,
 				fmt.Sprintf("%s in CLOSE_WAIT for more than %s; %s is %s", tm.side, dur(int64(t.cfg.HalfCloseTimeout)), tm.side.peer(), p.State))
-			tm.c.Anomalies[len(tm.c.Anomalies)-1].Time = tm.at
-			tm.c.halfClosed = len(tm.c.Anomalies) - 1
+			c.Anomalies[len(c.Anomalies)-1].Time = tm.at
+			c.halfClosed = len(c.Anomalies) - 1
 		}
 	}
 }

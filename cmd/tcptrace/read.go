@@ -38,6 +38,9 @@ type readOptions struct {
 	tracker          tracker.Config
 	workers          int
 	conns            []string // --conn: connections to show in detail
+	// stream, when set, receives each connection as it ends and analyse
+	// keeps none: memory follows the live connections (JSON output).
+	stream func(*tracker.Conn)
 }
 
 func cmdRead(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -81,6 +84,13 @@ func cmdRead(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return failUsage(stderr, err, "read")
 	}
+	// JSON without gating or --conn streams: each connection is written when
+	// it ends (in order of first packet) and then forgotten.
+	var out *jsonStream
+	if o.format == "json" && rules.empty() && len(o.conns) == 0 {
+		out = newJSONStream(stdout)
+		o.stream = out.conn
+	}
 	res, readErr := analyse(fs.Args(), o)
 	if res == nil {
 		return fail(stderr, readErr, hintFor(readErr))
@@ -102,7 +112,11 @@ func cmdRead(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var werr error
 	switch o.format {
 	case "json":
-		werr = writeJSON(stdout, res)
+		if out != nil {
+			werr = out.finish(res.summary)
+		} else {
+			werr = writeJSON(stdout, res)
+		}
 	case "text":
 		if len(detail) > 0 {
 			werr = writeDetails(stdout, detail, color)
@@ -181,7 +195,15 @@ func analyse(files []string, o readOptions) (*result, error) {
 		return nil, err
 	}
 	defer r.Close()
-	tr := tracker.New(o.tracker)
+	cfg := o.tracker
+	tally := report.NewTally()
+	if o.stream != nil {
+		cfg.OnDone = func(c *tracker.Conn) {
+			tally.Add(c)
+			o.stream(c)
+		}
+	}
+	tr := tracker.New(cfg)
 	var first, last int64
 	readErr := eachPacket(r, o.workers, func(kind capture.Kind, seg *tcp.Segment) {
 		if first == 0 || seg.Time < first {
@@ -217,7 +239,12 @@ func analyse(files []string, o readOptions) (*result, error) {
 	if readErr != nil {
 		in.Error = readErr.Error()
 	}
-	return &result{conns: tr.Conns(), summary: report.Summarize(in, tr.Conns(), tr.Pileups())}, readErr
+	if o.stream == nil {
+		for _, c := range tr.Conns() {
+			tally.Add(c)
+		}
+	}
+	return &result{conns: tr.Conns(), summary: tally.Summary(in, tr.Pileups())}, readErr
 }
 
 func writeJSON(w io.Writer, res *result) error {
