@@ -62,13 +62,17 @@ const closeLinger = int64(5 * time.Second)
 
 // Tracker is the flow table. It is not safe for concurrent use.
 type Tracker struct {
-	cfg    Config
-	flows  map[flowKey]*Conn
-	conns  []*Conn
-	timers timerHeap
-	idle   idleHeap // one entry per live connection, ordered by when it may go idle
-	now    int64    // latest capture time seen
-	nextID uint64
+	cfg     Config
+	flows   map[flowKey]*Conn
+	embryos map[flowKey]*embryo // connections seen only as SYNs so far
+	// hatching is the embryo whose first SYN is being replayed: newConn
+	// gives its connection the embryo's id and place.
+	hatching *embryo
+	conns    []*Conn
+	timers   timerHeap
+	idle     idleHeap // one entry per live connection, ordered by when it may go idle
+	now      int64    // latest capture time seen
+	nextID   uint64
 
 	live             int // connections not yet over
 	expired, evicted int
@@ -105,6 +109,7 @@ func New(cfg Config) *Tracker {
 	return &Tracker{
 		cfg:       cfg,
 		flows:     make(map[flowKey]*Conn),
+		embryos:   make(map[flowKey]*embryo),
 		closeWait: make(map[netip.AddrPort]*pile),
 		timeWait:  make(map[netip.Addr]*pile),
 	}
@@ -137,7 +142,27 @@ func (t *Tracker) Process(seg *tcp.Segment) {
 	}
 	cls, invalid := classify(seg.Flags)
 	key := keyOf(seg.Src, seg.Dst)
-	c := t.connFor(t.flows[key], key, seg, cls, invalid)
+	c := t.flows[key]
+	if c == nil {
+		if e := t.embryos[key]; e != nil {
+			if e.repeats(seg, cls, invalid) {
+				e.add(seg)
+				return
+			}
+			t.hatch(e)
+			c = t.flows[key]
+		} else if cls == clsSYN && invalid == "" {
+			t.conceive(key, seg)
+			return
+		}
+	}
+	t.segment(c, key, seg, cls, invalid)
+}
+
+// segment applies one segment to its connection (c may be nil: connFor
+// finds or starts it).
+func (t *Tracker) segment(c *Conn, key flowKey, seg *tcp.Segment, cls class, invalid string) {
+	c = t.connFor(c, key, seg, cls, invalid)
 	s := c.sideOf(seg.Src)
 	snd := &c.Ends[s]
 	snd.Packets++
@@ -212,22 +237,106 @@ func serverLike(a, b uint16) bool {
 }
 
 func (t *Tracker) newConn(key flowKey, seg *tcp.Segment) *Conn {
-	if _, replacing := t.flows[key]; !replacing && len(t.flows) >= t.cfg.MaxConnections {
-		t.evictOldest()
+	if e := t.hatching; e != nil {
+		// Hatching an embryo: it already has its id, its place in the idle
+		// heap and its count among the live connections.
+		t.hatching = nil
+		c := &Conn{ID: e.id, FirstSeen: seg.Time, LastSeen: seg.Time, FirstPacket: seg.Packet, key: key, halfClosed: -1, ref: e.ref}
+		e.ref.c, e.ref.e = c, nil
+		t.addConn(c, seg)
+		return c
+	}
+	if _, replacing := t.flows[key]; !replacing {
+		t.makeRoom()
 	}
 	t.nextID++
 	c := &Conn{ID: t.nextID, FirstSeen: seg.Time, LastSeen: seg.Time, FirstPacket: seg.Packet, key: key, halfClosed: -1}
+	c.ref = &connRef{c: c}
+	t.live++
+	heap.Push(&t.idle, idleEntry{at: seg.Time + int64(t.cfg.IdleTimeout), ref: c.ref})
+	t.addConn(c, seg)
+	return c
+}
+
+func (t *Tracker) addConn(c *Conn, seg *tcp.Segment) {
 	for s := range c.Ends {
 		c.Ends[s].Since = seg.Time
 	}
-	t.flows[key] = c
+	t.flows[c.key] = c
 	if t.cfg.OnDone == nil {
 		t.conns = append(t.conns, c)
 	}
+}
+
+// makeRoom evicts the least recently active connection when the table is
+// full.
+func (t *Tracker) makeRoom() {
+	if len(t.flows)+len(t.embryos) >= t.cfg.MaxConnections {
+		t.evictOldest()
+	}
+}
+
+// maxEmbryoSYNs is how many copies of its SYN an embryo keeps; the next one
+// hatches it (a client that persistent is not a flood).
+const maxEmbryoSYNs = 8
+
+// embryo is a connection of which only its client's SYN (and copies of it)
+// has been seen. A SYN flood or a scan leaves millions of these and most
+// never go further, so they wait in a compact form — the SYN segments
+// themselves, a few hundred bytes instead of a full connection — and hatch
+// into a Conn, by replaying those segments, when anything else happens on
+// their 4-tuple, when they end, or when the capture ends. The result is
+// exactly what processing the SYNs at once would have given.
+type embryo struct {
+	id   uint64 // reserved at the first SYN, so ids stay in first-packet order
+	key  flowKey
+	syns []tcp.Segment
+	ref  *connRef
+}
+
+// repeats reports whether seg is another copy of the embryo's SYN.
+func (e *embryo) repeats(seg *tcp.Segment, cls class, invalid string) bool {
+	first := &e.syns[0]
+	return cls == clsSYN && invalid == "" && seg.Src == first.Src && seg.Seq == first.Seq && len(e.syns) < maxEmbryoSYNs
+}
+
+func (e *embryo) add(seg *tcp.Segment) { e.syns = append(e.syns, *seg) }
+
+func (e *embryo) lastSeen() int64 { return e.syns[len(e.syns)-1].Time }
+
+// conceive starts an embryo for a SYN on an unknown 4-tuple.
+func (t *Tracker) conceive(key flowKey, seg *tcp.Segment) {
+	t.makeRoom()
+	t.nextID++
+	e := &embryo{id: t.nextID, key: key, syns: make([]tcp.Segment, 1, 1)}
+	e.syns[0] = *seg
+	e.ref = &connRef{e: e}
+	t.embryos[key] = e
 	t.live++
-	c.ref = &connRef{c}
-	heap.Push(&t.idle, idleEntry{at: seg.Time + int64(t.cfg.IdleTimeout), ref: c.ref})
-	return c
+	heap.Push(&t.idle, idleEntry{at: seg.Time + int64(t.cfg.IdleTimeout), ref: e.ref})
+}
+
+// hatch turns an embryo into a connection by replaying its SYNs.
+func (t *Tracker) hatch(e *embryo) *Conn {
+	delete(t.embryos, e.key)
+	for i := range e.syns {
+		seg := &e.syns[i]
+		if i == 0 {
+			t.hatching = e
+		}
+		cls, invalid := classify(seg.Flags)
+		t.segment(t.flows[e.key], e.key, seg, cls, invalid)
+	}
+	return e.ref.c
+}
+
+// resolve returns the connection a heap entry points at, hatching an
+// embryo; nil when it is over.
+func (t *Tracker) resolve(r *connRef) *Conn {
+	if r.e != nil {
+		return t.hatch(r.e)
+	}
+	return r.c
 }
 
 // over ends a connection's life in the tracker: the end-of-life anomalies are
@@ -259,15 +368,14 @@ func (t *Tracker) over(c *Conn, how EndReason) {
 func (t *Tracker) evictOldest() {
 	for len(t.idle) > 0 {
 		e := heap.Pop(&t.idle).(idleEntry)
-		c := e.ref.c
-		if c == nil {
+		if !e.ref.live() {
 			continue // over already
 		}
-		if due := c.LastSeen + int64(t.cfg.IdleTimeout); due != e.at {
+		if due := e.ref.lastSeen() + int64(t.cfg.IdleTimeout); due != e.at {
 			heap.Push(&t.idle, idleEntry{at: due, ref: e.ref})
 			continue
 		}
-		t.over(c, EndedEvicted)
+		t.over(t.resolve(e.ref), EndedEvicted)
 		return
 	}
 }
@@ -276,15 +384,14 @@ func (t *Tracker) evictOldest() {
 func (t *Tracker) expireIdle(now int64) {
 	for len(t.idle) > 0 && t.idle[0].at <= now {
 		e := heap.Pop(&t.idle).(idleEntry)
-		c := e.ref.c
-		if c == nil {
+		if !e.ref.live() {
 			continue // over already
 		}
-		if due := c.LastSeen + int64(t.cfg.IdleTimeout); due > now {
+		if due := e.ref.lastSeen() + int64(t.cfg.IdleTimeout); due > now {
 			heap.Push(&t.idle, idleEntry{at: due, ref: e.ref})
 			continue
 		}
-		t.over(c, EndedIdle)
+		t.over(t.resolve(e.ref), EndedIdle)
 	}
 }
 
@@ -293,9 +400,22 @@ type idleEntry struct {
 	ref *connRef
 }
 
-// connRef is how the timer heaps point at a connection: when it is over the
-// reference is cleared, so stale heap entries do not keep it in memory.
-type connRef struct{ c *Conn }
+// connRef is how the timer heaps point at a connection (or at an embryo
+// not yet hatched): when it is over the reference is cleared, so stale heap
+// entries do not keep it in memory.
+type connRef struct {
+	c *Conn
+	e *embryo
+}
+
+func (r *connRef) live() bool { return r.e != nil || r.c != nil }
+
+func (r *connRef) lastSeen() int64 {
+	if r.e != nil {
+		return r.e.lastSeen()
+	}
+	return r.c.LastSeen
+}
 
 type idleHeap []idleEntry
 
@@ -671,6 +791,12 @@ func (t *Tracker) setState(c *Conn, s Side, to State, at int64, pkt uint64, flag
 	}
 	c.Transitions = append(c.Transitions, tr)
 	if to == Closed && c.Ends[s.peer()].State == Closed {
+		if c.Ends[Server].SYNACKs == 0 && c.Ends[Client].SYNACKs == 0 && !c.Midstream {
+			// Refused (or reset before any answer): nothing can follow that
+			// the connection still needs, and scans make many of these.
+			t.over(c, EndedClosed)
+			return
+		}
 		t.schedule(timer{at: max(at, t.now) + closeLinger, ref: c.ref, side: s, state: Closed, since: at})
 	}
 	switch to {
@@ -891,12 +1017,19 @@ func seqDetail(c *Conn, a *Anomaly) string {
 func (t *Tracker) Finish() {
 	t.fireTimers(t.now)
 	t.expireIdle(t.now)
+	for _, e := range t.idle {
+		if e.ref.e != nil {
+			t.hatch(e.ref.e)
+		}
+	}
 	open := make([]*Conn, 0, t.live)
 	for _, e := range t.idle {
 		if e.ref.c != nil && e.ref.c.Ended == StillOpen {
 			open = append(open, e.ref.c)
 		}
 	}
+	// Hatching can create connections out of id order.
+	slices.SortFunc(t.conns, func(a, b *Conn) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(open, func(a, b *Conn) int { return cmp.Compare(a.ID, b.ID) })
 	for _, c := range open {
 		t.over(c, EndedAtCaptureEnd)
