@@ -151,7 +151,9 @@ func (t *Tracker) Process(seg *tcp.Segment) {
 			}
 			t.hatch(e)
 			c = t.flows[key]
-		} else if cls == clsSYN && invalid == "" {
+		} else if cls == clsSYN && invalid == "" && t.cfg.OnTransition == nil && t.cfg.OnAnomaly == nil {
+			// Embryos hold events back until they hatch, so a streaming
+			// consumer (live mode) gets full connections from the start.
 			t.conceive(key, seg)
 			return
 		}
