@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"encoding/binary"
 	"net/netip"
 
 	"github.com/tcptrace/tcptrace/reassembly"
@@ -202,19 +203,21 @@ func (c *Conn) sideOf(a netip.AddrPort) Side {
 type flowKey struct{ lo, hi endpointKey }
 
 type endpointKey struct {
-	addr [16]byte
-	port uint16
+	hi, lo uint64 // the address as 16 bytes (IPv4 mapped), big-endian halves
+	port   uint16
 }
 
 func endpointKeyOf(a netip.AddrPort) endpointKey {
-	return endpointKey{addr: a.Addr().As16(), port: a.Port()}
+	b := a.Addr().As16()
+	return endpointKey{hi: binary.BigEndian.Uint64(b[:8]), lo: binary.BigEndian.Uint64(b[8:]), port: a.Port()}
 }
 
 func (a endpointKey) less(b endpointKey) bool {
-	for i := range a.addr {
-		if a.addr[i] != b.addr[i] {
-			return a.addr[i] < b.addr[i]
-		}
+	if a.hi != b.hi {
+		return a.hi < b.hi
+	}
+	if a.lo != b.lo {
+		return a.lo < b.lo
 	}
 	return a.port < b.port
 }

@@ -787,9 +787,10 @@ func (t *Tracker) setState(c *Conn, s Side, to State, at int64, pkt uint64, flag
 		e.closedBy = notClosed
 	}
 	if c.Transitions == nil {
-		// Most connections make about eight transitions, but in a SYN
-		// flood or a scan most make one or two: start small.
-		c.Transitions = make([]Transition, 0, 2)
+		// A whole connection makes about eight transitions: one allocation
+		// for the common case instead of four doublings. (SYN floods and
+		// scans do not get here until their embryos hatch.)
+		c.Transitions = make([]Transition, 0, 8)
 	}
 	c.Transitions = append(c.Transitions, tr)
 	if to == Closed && c.Ends[s.peer()].State == Closed {
