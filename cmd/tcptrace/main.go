@@ -51,7 +51,12 @@ func usageText() string {
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].order < list[j].order })
 	for _, c := range list {
-		fmt.Fprintf(&b, "    %-36s %s\n", "tcptrace "+c.name+" "+c.args, c.summary)
+		synopsis := "tcptrace " + c.name + " " + c.args
+		if len(synopsis) > 36 {
+			fmt.Fprintf(&b, "    %s\n    %-36s %s\n", synopsis, "", c.summary)
+			continue
+		}
+		fmt.Fprintf(&b, "    %-36s %s\n", synopsis, c.summary)
 	}
 	b.WriteString(examples)
 	return b.String()
@@ -63,6 +68,9 @@ Examples:
     tcptrace read --all rotated-*.pcap
     tcptrace read --transitions -f 'port 9000' x.pcap
     tcptrace read --format json x.pcap | jq 'select(.type=="connection")'
+    tcptrace read --conn 3 x.pcap
+    sudo tcptrace live -i eth0 -f 'tcp port 443'
+    tcptrace read --fail-on half_closed,missing_final_ack ci-capture.pcap
 
 Run 'tcptrace COMMAND --help' for a command's flags.
 `

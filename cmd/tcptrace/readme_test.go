@@ -20,6 +20,7 @@ const readmePath = "../../README.md"
 var (
 	textExample = []string{"read", "--transitions", "--color", "never", "testdata/pcaps/synth/half-closed-long.pcap"}
 	jsonExample = []string{"read", "--format", "json", "testdata/pcaps/synth/syn-retransmit.pcap"}
+	connExample = []string{"read", "--color", "never", "--conn", "1", "testdata/pcaps/kernel/data-loss.pcap"}
 )
 
 func TestREADME(t *testing.T) {
@@ -32,6 +33,7 @@ func TestREADME(t *testing.T) {
 		"example:text": "```\n$ tcptrace " + strings.Join(textExample, " ") + "\n" + cliFromRoot(t, textExample) + "```\n",
 		"example:json": "```\n$ tcptrace " + strings.Join(jsonExample, " ") + "\n" + cliFromRoot(t, jsonExample) + "```\n",
 		"anomalies":    anomalyGlossary(t),
+		"example:conn": "```\n$ tcptrace " + strings.Join(connExample, " ") + "\n" + cliFromRoot(t, connExample) + "```\n",
 	}
 	for name, body := range sections {
 		re := regexp.MustCompile(`(?s)(<!-- ` + name + `:begin -->\n).*?(<!-- ` + name + `:end -->)`)
