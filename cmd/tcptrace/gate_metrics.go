@@ -20,16 +20,17 @@ import (
 //	anomalous_rate              anomalous / connections
 //	KIND                        connections with that anomaly (pileups: one each)
 //	KIND_rate                   KIND / connections (not for the pileup kinds)
+//	retransmission_rate         retransmitted packets / TCP packets (the one
+//	                            rate per packet; the summary's figure)
 //	handshake_ms_P              SYN → the ACK that completed the handshake
 //	synack_ms_P                 SYN → SYN-ACK
 //	ack_ms_P                    SYN-ACK → the handshake's ACK
+//	rtt_ms_P                    per connection, the mean data → ACK round trip
+//	                            (both directions' samples, Karn's rule)
 //
 // where P is p50, p90, p99 or max. Latencies are measured at the capture
-// point, in milliseconds, over connections whose whole handshake was seen.
-//
-// Metrics that need the sequence analysis (retransmission_rate, rtt_ms_P)
-// join this table when it reports them: one latency family or one rate
-// function each.
+// point, in milliseconds, over connections whose whole handshake was seen
+// (rtt_ms: over connections with round-trip samples).
 type metricInfo struct {
 	name string
 	unit string // "connections", "fraction" or "ms", for people
@@ -53,6 +54,7 @@ var latencyFamilies = []struct {
 	{"handshake_ms", func(h handshake) (int64, bool) { return h.ack - h.syn, h.hasSynAck && h.hasAck }},
 	{"synack_ms", func(h handshake) (int64, bool) { return h.synAck - h.syn, h.hasSynAck }},
 	{"ack_ms", func(h handshake) (int64, bool) { return h.ack - h.synAck, h.hasSynAck && h.hasAck }},
+	{"rtt_ms", func(h handshake) (int64, bool) { return h.rtt, h.hasRTT }},
 }
 
 const finalStatePrefix = "final_state."
@@ -138,7 +140,15 @@ func (t *metricTally) add(c *tracker.Conn) {
 		t.latencies = make([][]int64, len(latencyFamilies))
 	}
 	t.finalStates[finalStatePrefix+c.Ends[tracker.Client].State.String()+"/"+c.Ends[tracker.Server].State.String()]++
-	if h, ok := handshakeOf(c); ok {
+	h, ok := handshakeOf(c)
+	if !ok {
+		h = handshake{} // no whole handshake: only the round trips count
+	}
+	if d := &c.Seq.Dir; d[0].RTTSamples+d[1].RTTSamples > 0 {
+		h.rtt = int64(d[0].RTTSum+d[1].RTTSum) / int64(d[0].RTTSamples+d[1].RTTSamples)
+		h.hasRTT, ok = true, true
+	}
+	if ok {
 		for i, f := range latencyFamilies {
 			if d, ok := f.of(h); ok && d >= 0 {
 				t.latencies[i] = append(t.latencies[i], d)
@@ -165,6 +175,8 @@ func (t *metricTally) metrics(s report.Summary) metricSet {
 			}
 		}
 	}
+	// Per packet, not per connection: the sequence analysis' rate.
+	m["retransmission_rate"] = roundTo(s.RetransmissionRate, 6)
 	for pair, n := range t.finalStates {
 		m[pair] = float64(n)
 	}
@@ -185,6 +197,8 @@ func (t *metricTally) metrics(s report.Summary) metricSet {
 type handshake struct {
 	syn, synAck, ack  int64
 	hasSynAck, hasAck bool
+	rtt               int64 // mean data → ACK round trip (ns), from the sequence analysis
+	hasRTT            bool
 }
 
 // handshakeOf reads a connection's handshake from its transitions: the

@@ -252,7 +252,7 @@ func TestCheck(t *testing.T) {
 	}
 
 	stdout, stderr, code := runCLI("check", "--baseline", file, clean)
-	if code != exitOK || stdout != "all 70 metrics are the same as in the baseline\n" ||
+	if code != exitOK || stdout != "all 74 metrics are the same as in the baseline\n" ||
 		stderr != "tcptrace: no regression against "+file+"\n" {
 		t.Errorf("same capture: exit %d\n%s%s", code, stdout, stderr)
 	}
@@ -268,7 +268,7 @@ func TestCheck(t *testing.T) {
 		"half_closed_rate                          0    1            +1        10%  REGRESSION\n" +
 		"keep_alive                                0    1            +1        10%  REGRESSION\n" +
 		"keep_alive_rate                           0    1            +1        10%  REGRESSION\n" +
-		"63 more metrics are the same (--all lists them)\n"
+		"67 more metrics are the same (--all lists them)\n"
 	if code != exitFailOn || stdout != wantTable {
 		t.Errorf("worse capture: exit %d\n%s\nwant\n%s", code, stdout, wantTable)
 	}
