@@ -112,12 +112,7 @@ func cmdBaseline(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o := readOptions{tracker: tracker.DefaultConfig()}
 	fs := pflag.NewFlagSet("baseline", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	def := o.tracker
-	fs.StringVarP(&o.filter, "filter", "f", "", "tcpdump/BPF filter `EXPR`, e.g. 'port 443' (needs libpcap); check applies it too")
-	fs.DurationVar(&o.tracker.MSL, "msl", def.MSL, "maximum segment lifetime (`DURATION`)")
-	fs.DurationVar(&o.tracker.HalfCloseTimeout, "half-close-timeout", def.HalfCloseTimeout, "CLOSE_WAIT longer than `DURATION` is half_closed")
-	fs.DurationVar(&o.tracker.IdleTimeout, "idle-timeout", def.IdleTimeout, "a connection without packets for `DURATION` has ended")
-	fs.IntVar(&o.tracker.Pileup, "pileup", def.Pileup, "`N` connections at once in CLOSE_WAIT or TIME_WAIT make a pileup")
+	addAnalysisFlags(fs, &o) // check applies the same settings, from the baseline
 	help := fs.BoolP("help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
 		return failUsage(stderr, err, "baseline")

@@ -164,20 +164,6 @@ func writeReadLadders(w io.Writer, res *result, o readOptions, conns []*tracker.
 	return writeLadders(w, ladders, color)
 }
 
-// addAnalysisFlags declares the flags that change what the tracker finds,
-// with the same names and defaults as 'read', so every picture agrees with
-// the report.
-func addAnalysisFlags(fs *pflag.FlagSet, o *readOptions) {
-	def := tracker.DefaultConfig()
-	fs.StringVarP(&o.filter, "filter", "f", "", "tcpdump/BPF filter `EXPR`, e.g. 'port 443' (needs libpcap)")
-	fs.DurationVar(&o.tracker.MSL, "msl", def.MSL, "maximum segment lifetime (`DURATION`); TIME_WAIT lasts 2×MSL of capture time")
-	fs.DurationVar(&o.tracker.HalfCloseTimeout, "half-close-timeout", def.HalfCloseTimeout, "CLOSE_WAIT longer than `DURATION` is half_closed")
-	fs.IntVar(&o.tracker.Pileup, "pileup", def.Pileup, "`N` connections at once in CLOSE_WAIT (per ip:port) or TIME_WAIT (per host) make a pileup")
-	fs.DurationVar(&o.tracker.IdleTimeout, "idle-timeout", def.IdleTimeout, "a connection without packets for `DURATION` of capture time is expired (reported as it stands)")
-	fs.IntVar(&o.tracker.MaxConnections, "max-connections", def.MaxConnections, "track at most `N` connections at once; beyond, the least recently active is evicted")
-	fs.IntVarP(&o.workers, "workers", "j", defaultWorkers(), "use `N` goroutines for reading and decoding beside the tracker (output is identical)")
-}
-
 // checkRereadable rejects what a two-pass command cannot do: the tracker
 // keeps no packets, so ladders read the capture a second time, which
 // standard input does not allow.

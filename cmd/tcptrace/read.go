@@ -47,20 +47,13 @@ func cmdRead(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var o readOptions
 	fs := pflag.NewFlagSet("read", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	def := tracker.DefaultConfig()
 	fs.BoolVarP(&o.all, "all", "a", false, "list every connection, not only those with warnings or errors")
 	fs.BoolVarP(&o.transitions, "transitions", "t", false, "print every state change (text format)")
 	fs.BoolVar(&o.ladder, "ladder", false, "draw each listed connection as a ladder diagram (text format; reads the files twice)")
-	fs.StringVarP(&o.filter, "filter", "f", "", "tcpdump/BPF filter `EXPR`, e.g. 'port 443' (needs libpcap)")
 	fs.StringVar(&o.format, "format", "text", "output `FORMAT`: text, json (JSON Lines), zeek (conn.log), csv or junit")
 	fs.StringVar(&o.color, "color", "auto", "colour text output: `WHEN` = auto, always or never (NO_COLOR is honoured)")
-	fs.DurationVar(&o.tracker.MSL, "msl", def.MSL, "maximum segment lifetime (`DURATION`); TIME_WAIT lasts 2×MSL of capture time")
-	fs.DurationVar(&o.tracker.HalfCloseTimeout, "half-close-timeout", def.HalfCloseTimeout, "CLOSE_WAIT longer than `DURATION` is half_closed")
-	fs.IntVar(&o.tracker.Pileup, "pileup", def.Pileup, "`N` connections at once in CLOSE_WAIT (per ip:port) or TIME_WAIT (per host) make a pileup")
-	fs.DurationVar(&o.tracker.IdleTimeout, "idle-timeout", def.IdleTimeout, "a connection without packets for `DURATION` of capture time is expired (reported as it stands)")
-	fs.IntVarP(&o.workers, "workers", "j", defaultWorkers(), "use `N` goroutines: with 2 or more, reading and decoding run beside the tracker (output is identical)")
-	fs.IntVar(&o.tracker.MaxConnections, "max-connections", def.MaxConnections, "track at most `N` connections at once; beyond, the least recently active is evicted (reported as it stands)")
 	fs.StringArrayVar(&o.conns, "conn", nil, "show connection `ID` in detail (its number, or CLIENT-SERVER as 10.0.0.1:51000-10.0.0.2:80; repeatable)")
+	addAnalysisFlags(fs, &o)
 	gate := addGateFlags(fs)
 	help := fs.BoolP("help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
@@ -134,6 +127,20 @@ func cmdRead(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail(stderr, readErr, hintFor(readErr)+" (the report above covers the packets before the damage)")
 	}
 	return status
+}
+
+// addAnalysisFlags declares the flags that change what the tracker finds,
+// with the same names and defaults as 'read', so every picture agrees with
+// the report.
+func addAnalysisFlags(fs *pflag.FlagSet, o *readOptions) {
+	def := tracker.DefaultConfig()
+	fs.StringVarP(&o.filter, "filter", "f", "", "tcpdump/BPF filter `EXPR`, e.g. 'port 443' (needs libpcap)")
+	fs.DurationVar(&o.tracker.MSL, "msl", def.MSL, "maximum segment lifetime (`DURATION`); TIME_WAIT lasts 2×MSL of capture time")
+	fs.DurationVar(&o.tracker.HalfCloseTimeout, "half-close-timeout", def.HalfCloseTimeout, "CLOSE_WAIT longer than `DURATION` is half_closed")
+	fs.IntVar(&o.tracker.Pileup, "pileup", def.Pileup, "`N` connections at once in CLOSE_WAIT (per ip:port) or TIME_WAIT (per host) make a pileup")
+	fs.DurationVar(&o.tracker.IdleTimeout, "idle-timeout", def.IdleTimeout, "a connection without packets for `DURATION` of capture time is expired (reported as it stands)")
+	fs.IntVar(&o.tracker.MaxConnections, "max-connections", def.MaxConnections, "track at most `N` connections at once; beyond, the least recently active is evicted")
+	fs.IntVarP(&o.workers, "workers", "j", defaultWorkers(), "use `N` goroutines for reading and decoding beside the tracker (output is identical)")
 }
 
 func (o *readOptions) check(files []string) error {
