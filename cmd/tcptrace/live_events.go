@@ -32,7 +32,7 @@ type eventSink struct {
 	status      *statusLine
 
 	queue     []queuedEvent
-	open      map[*tracker.Conn]struct{} // connections with events that are not over yet
+	open      map[*tracker.Conn]tracker.Transition // connections with events that are not over yet, with their last transition
 	summary   *liveSummary
 	pileups   map[pileupKey]bool // pileups already reported
 	anomalies int                // anomalies and pileups reported so far
@@ -57,7 +57,7 @@ type pileupKey struct {
 
 func newEventSink(w io.Writer, format string, colored, transitions bool, status *statusLine, summary *liveSummary) *eventSink {
 	e := &eventSink{format: format, transitions: transitions, w: w, status: status, summary: summary,
-		open: map[*tracker.Conn]struct{}{}, pileups: map[pileupKey]bool{}}
+		open: map[*tracker.Conn]tracker.Transition{}, pileups: map[pileupKey]bool{}}
 	if format == "json" {
 		e.json = report.NewJSON(w)
 	} else {
@@ -83,7 +83,9 @@ func newEventSink(w io.Writer, format string, colored, transitions bool, status 
 
 // transition is the tracker's OnTransition callback.
 func (e *eventSink) transition(c *tracker.Conn, tr tracker.Transition) {
-	e.open[c] = struct{}{}
+	if c.Ended == tracker.StillOpen {
+		e.open[c] = tr
+	}
 	if e.transitions {
 		e.queue = append(e.queue, queuedEvent{c: c, tr: tr, anomaly: eventTransition})
 	}
@@ -92,13 +94,22 @@ func (e *eventSink) transition(c *tracker.Conn, tr tracker.Transition) {
 // anomaly is the tracker's OnAnomaly callback. A new anomaly is always the
 // last of its connection's list when the callback runs.
 func (e *eventSink) anomaly(c *tracker.Conn, _ tracker.Anomaly) {
-	e.open[c] = struct{}{}
+	if _, ok := e.open[c]; !ok && c.Ended == tracker.StillOpen {
+		e.open[c] = tracker.Transition{}
+	}
 	e.queue = append(e.queue, queuedEvent{c: c, anomaly: len(c.Anomalies) - 1})
 }
 
 // done is the tracker's OnDone callback: the connection is over and the
 // tracker has forgotten it.
+//
+// The tracker hands over a refused connection from inside the transition
+// that closes it, before reporting that transition; it is taken from the
+// connection here so that the stream still shows it.
 func (e *eventSink) done(c *tracker.Conn) {
+	if n := len(c.Transitions); n > 0 && e.transitions && c.Transitions[n-1] != e.open[c] {
+		e.queue = append(e.queue, queuedEvent{c: c, tr: c.Transitions[n-1], anomaly: eventTransition})
+	}
 	delete(e.open, c)
 	e.queue = append(e.queue, queuedEvent{c: c, anomaly: eventDone})
 }

@@ -79,7 +79,7 @@ type statusSnapshotData struct {
 // statusSnapshot counts the open connections' states. Iterating is cheap
 // next to the tracker's own work: some 10 ns a connection, four times a
 // second.
-func statusSnapshot(tracked int, open map[*tracker.Conn]struct{}, packets uint64, elapsed time.Duration, anomalies int, k capture.KernelStats, kernelKnown bool) statusSnapshotData {
+func statusSnapshot(tracked int, open map[*tracker.Conn]tracker.Transition, packets uint64, elapsed time.Duration, anomalies int, k capture.KernelStats, kernelKnown bool) statusSnapshotData {
 	d := statusSnapshotData{anomalies: anomalies, kernel: k, kernelKnown: kernelKnown,
 		client: map[tracker.State]int{}, server: map[tracker.State]int{}}
 	if elapsed > 0 {

@@ -10,11 +10,10 @@ import (
 
 // liveSummary builds the final summary from connections as the tracker
 // hands them over (OnDone), so that a capture running for days keeps
-// counts, not connections. Each connection is counted by report.Summarize
-// itself, so the totals are exactly those 'read' computes over the whole
-// list.
+// counts, not connections. report.Tally is what 'read' summarises with,
+// so the totals are the same.
 type liveSummary struct {
-	counts report.Summary // Input and Pileups unused
+	tally *report.Tally
 
 	// kept are the most recent connections the final text listing can
 	// show (those with warnings, or all with --all), at most keepLimit.
@@ -32,10 +31,7 @@ const keepLimit = 1000
 // hold for the final listing (0 when they are streamed, as in JSON).
 func newLiveSummary(all bool, keep int) *liveSummary {
 	return &liveSummary{
-		counts: report.Summary{
-			ClientStates: map[tracker.State]int{}, ServerStates: map[tracker.State]int{},
-			Anomalies: map[tracker.Kind]int{}, BySeverity: map[tracker.Severity]int{},
-		},
+		tally:     report.NewTally(),
 		keepLimit: keep,
 		keepAll:   all,
 	}
@@ -43,7 +39,7 @@ func newLiveSummary(all bool, keep int) *liveSummary {
 
 // add counts a connection that is over.
 func (l *liveSummary) add(c *tracker.Conn) {
-	merge(&l.counts, report.Summarize(report.Input{}, []*tracker.Conn{c}, nil))
+	l.tally.Add(c)
 	if l.keepLimit == 0 || (!l.keepAll && !c.HasAnomaly(tracker.Warning)) {
 		return
 	}
@@ -66,28 +62,8 @@ func (l *liveSummary) result(in report.Input, pileups []tracker.Pileup) *result 
 		}
 		in.Notes = append(in.Notes, fmt.Sprintf("the list below shows the last %d %s; %d earlier ones are counted but not listed", len(l.kept), what, l.notKept))
 	}
-	s := report.Summarize(in, nil, pileups)
-	merge(&s, l.counts)
+	s := l.tally.Summary(in, pileups)
 	conns := slices.Clone(l.kept)
 	slices.SortFunc(conns, func(a, b *tracker.Conn) int { return cmpInt(int64(a.ID), int64(b.ID)) })
 	return &result{conns: conns, summary: s}
-}
-
-// merge adds b's connection counts to a.
-func merge(a *report.Summary, b report.Summary) {
-	a.Connections += b.Connections
-	a.Midstream += b.Midstream
-	a.Anomalous += b.Anomalous
-	for k, v := range b.ClientStates {
-		a.ClientStates[k] += v
-	}
-	for k, v := range b.ServerStates {
-		a.ServerStates[k] += v
-	}
-	for k, v := range b.Anomalies {
-		a.Anomalies[k] += v
-	}
-	for k, v := range b.BySeverity {
-		a.BySeverity[k] += v
-	}
 }
