@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/tcptrace/tcptrace/tracker"
 )
@@ -29,9 +30,13 @@ const (
 //go:embed assets/report.html.tmpl assets/report.css assets/report.js
 var assets embed.FS
 
-var reportTemplate = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
-	"clock": fmtClock,
-}).ParseFS(assets, "assets/report.html.tmpl"))
+// reportTemplate is parsed on first use: every other command would pay for
+// it at start-up otherwise.
+var reportTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
+		"clock": fmtClock,
+	}).ParseFS(assets, "assets/report.html.tmpl"))
+})
 
 // HTMLReport is everything one self-contained HTML report shows.
 type HTMLReport struct {
@@ -238,7 +243,7 @@ func (r *HTMLReport) Write(w io.Writer) error {
 		return err
 	}
 	d.Data = template.JS(raw)
-	return reportTemplate.Execute(w, d)
+	return reportTemplate().Execute(w, d)
 }
 
 // anomalyRows lists the connections' anomalies, most severe first, at most
