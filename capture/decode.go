@@ -341,6 +341,14 @@ const (
 // walk: what came before it stands, the packet is still a TCP segment. An
 // option of a known kind with the wrong fixed length is skipped.
 func parseOptions(b []byte, o *tcp.Options) {
+	// Most segments of Linux, BSD and Windows stacks carry exactly NOP, NOP,
+	// timestamps (RFC 7323 appendix A's layout): read it without the loop.
+	if len(b) == 12 && b[0] == optNOP && b[1] == optNOP && b[2] == optTimestamps && b[3] == 10 {
+		o.HasTimestamps = true
+		o.TSVal = binary.BigEndian.Uint32(b[4:])
+		o.TSEcr = binary.BigEndian.Uint32(b[8:])
+		return
+	}
 	for len(b) > 0 {
 		kind := b[0]
 		if kind == optEnd {

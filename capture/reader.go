@@ -202,7 +202,7 @@ func newSource(name string, in io.Reader, closer io.Closer, index int) (*source,
 	} else {
 		in = raw
 	}
-	s.stream.br = bufio.NewReaderSize(in, readBufferSize)
+	s.stream = newStream(s.stream.name, in)
 
 	magic, err := s.stream.peek(4)
 	if err != nil {

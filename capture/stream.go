@@ -54,9 +54,19 @@ var errTruncatedHeader = errors.New("truncated file header")
 // shared by the pcap and pcapng record readers.
 type stream struct {
 	name    string
-	br      *bufio.Reader
+	in      io.Reader
+	buf     []byte // readBufferSize; the unread bytes are buf[r:w]
+	r, w    int
+	err     error  // the first error from in, returned once the buffer is drained
 	off     int64  // offset of the next unread byte
 	packets uint64 // packet records returned so far
+}
+
+// newStream reads in through one large buffer. It is its own small bufio:
+// peek of what is already buffered is a bounds check and a slice, which
+// matters at millions of records per second.
+func newStream(name string, in io.Reader) stream {
+	return stream{name: name, in: in, buf: make([]byte, readBufferSize)}
 }
 
 // errorf makes a FileError at the given offset for the record being read.
@@ -78,35 +88,64 @@ func (s *stream) fail(off int64, err error) error {
 // readBufferSize. A clean end of file before any byte gives io.EOF; an end
 // inside the n bytes gives io.ErrUnexpectedEOF.
 func (s *stream) peek(n int) ([]byte, error) {
-	b, err := s.br.Peek(n)
-	if err == nil {
-		return b, nil
+	if s.w-s.r >= n {
+		return s.buf[s.r : s.r+n], nil
 	}
-	if err == io.EOF && len(b) > 0 {
+	return s.fill(n)
+}
+
+// fill moves the unread bytes to the front of the buffer and reads until n
+// bytes are there or the input ends. Slices from earlier peeks are invalid
+// afterwards.
+func (s *stream) fill(n int) ([]byte, error) {
+	if n > len(s.buf) {
+		return nil, bufio.ErrBufferFull
+	}
+	if s.r > 0 {
+		s.w = copy(s.buf, s.buf[s.r:s.w])
+		s.r = 0
+	}
+	for empty := 0; s.w < n && s.err == nil; {
+		m, err := s.in.Read(s.buf[s.w:])
+		s.w += m
+		if err != nil {
+			s.err = err
+		} else if m == 0 {
+			if empty++; empty >= 100 {
+				s.err = io.ErrNoProgress
+			}
+		}
+	}
+	if s.w >= n {
+		return s.buf[:n], nil
+	}
+	b := s.buf[:s.w]
+	if s.err == io.EOF && len(b) > 0 {
 		return b, io.ErrUnexpectedEOF
 	}
-	return b, err
+	return b, s.err
 }
 
 // skip consumes n bytes that were already peeked.
 func (s *stream) skip(n int) {
-	_, _ = s.br.Discard(n) // cannot fail: Peek already buffered these bytes
+	s.r += n
 	s.off += int64(n)
 }
 
 // discard consumes n bytes that may not be buffered (an unknown block).
 func (s *stream) discard(n int64) error {
 	for n > 0 {
-		chunk := int(min(n, 1<<30))
-		got, err := s.br.Discard(chunk)
-		s.off += int64(got)
-		n -= int64(got)
-		if err != nil {
-			if err == io.EOF {
-				return io.ErrUnexpectedEOF
+		if s.r == s.w {
+			if _, err := s.fill(1); err != nil {
+				if err == io.EOF {
+					return io.ErrUnexpectedEOF
+				}
+				return err
 			}
-			return err
 		}
+		k := int(min(n, int64(s.w-s.r)))
+		s.skip(k)
+		n -= int64(k)
 	}
 	return nil
 }

@@ -135,7 +135,9 @@ func (t *Tracker) Process(seg *tcp.Segment) {
 	if seg.Time > t.now {
 		t.now = seg.Time
 	}
-	t.fireTimers(t.now)
+	if len(t.timers) > 0 && t.timers[0].at <= t.now {
+		t.fireTimers(t.now)
+	}
 
 	if len(t.idle) > 0 && t.idle[0].at <= t.now {
 		t.expireIdle(t.now)
@@ -499,6 +501,13 @@ func (t *Tracker) apply(c *Conn, s Side, cls class, seg *tcp.Segment) {
 	// Sequence bookkeeping the guards rely on.
 	var ev event
 	ev.seg, ev.cls = seg, cls
+	if cls == clsACK && snd.State == Established && rcv.State == Established && !snd.finSent && !snd.deferred.ok {
+		// The common case, data or an ACK between two established
+		// endpoints: no table cell applies (see transitions), only the
+		// sequence bookkeeping.
+		t.noteSent(c, s, &ev)
+		return
+	}
 	if snd.finSent && seg.PayloadLen > 0 && snd.fin.Less(seg.Seq.Add(seg.PayloadLen)) {
 		from := seg.Seq
 		if from.Less(snd.fin) {
