@@ -802,14 +802,15 @@ func (t *Tracker) setState(c *Conn, s Side, to State, at int64, pkt uint64, flag
 		c.Transitions = make([]Transition, 0, 8)
 	}
 	c.Transitions = append(c.Transitions, tr)
+	endsNow := false
 	if to == Closed && c.Ends[s.peer()].State == Closed {
 		if c.Ends[Server].SYNACKs == 0 && c.Ends[Client].SYNACKs == 0 && !c.Midstream {
 			// Refused (or reset before any answer): nothing can follow that
 			// the connection still needs, and scans make many of these.
-			t.over(c, EndedClosed)
-			return
+			endsNow = true
+		} else {
+			t.schedule(timer{at: max(at, t.now) + closeLinger, ref: c.ref, side: s, state: Closed, since: at})
 		}
-		t.schedule(timer{at: max(at, t.now) + closeLinger, ref: c.ref, side: s, state: Closed, since: at})
 	}
 	switch to {
 	case TimeWait:
@@ -819,6 +820,9 @@ func (t *Tracker) setState(c *Conn, s Side, to State, at int64, pkt uint64, flag
 	}
 	if t.cfg.OnTransition != nil {
 		t.cfg.OnTransition(c, tr)
+	}
+	if endsNow {
+		t.over(c, EndedClosed)
 	}
 }
 
@@ -927,22 +931,21 @@ func closingDone(s State) bool { return s == Closed || s == TimeWait || s == Lis
 // anomaly records an anomaly, merging repeats of one kind on one side into a
 // count.
 func (t *Tracker) anomaly(c *Conn, k Kind, sev Severity, s Side, seg *tcp.Segment, detail string) *Anomaly {
-	var at int64
-	var pkt uint64
 	if seg != nil {
-		at, pkt = seg.Time, seg.Packet
-	} else {
-		at = t.now
+		return t.anomalyAt(c, k, sev, s, seg.Time, seg.Packet, detail)
 	}
-	for i := range c.Anomalies {
-		a := &c.Anomalies[i]
-		if a.Kind == k && a.Side == s {
-			a.Count++
-			if sev > a.Severity {
-				a.Severity = sev
-			}
-			return a
+	return t.anomalyAt(c, k, sev, s, t.now, 0, detail)
+}
+
+// anomalyAt is anomaly with an explicit time and packet (0: a timer or the
+// end of the capture). OnAnomaly sees the record complete.
+func (t *Tracker) anomalyAt(c *Conn, k Kind, sev Severity, s Side, at int64, pkt uint64, detail string) *Anomaly {
+	if a := c.anomalyOf(k, s); a != nil {
+		a.Count++
+		if sev > a.Severity {
+			a.Severity = sev
 		}
+		return a
 	}
 	c.Anomalies = append(c.Anomalies, Anomaly{Kind: k, Severity: sev, Side: s, Time: at, Packet: pkt, Count: 1, Detail: detail})
 	a := &c.Anomalies[len(c.Anomalies)-1]
@@ -955,9 +958,12 @@ func (t *Tracker) anomaly(c *Conn, k Kind, sev Severity, s Side, seg *tcp.Segmen
 // countAnomaly records one more repeat of a control segment; format gets the
 // side and the number of extra segments (n-1).
 func (t *Tracker) countAnomaly(c *Conn, k Kind, s Side, seg *tcp.Segment, format string, n int) {
-	a := t.anomaly(c, k, k.Info().Severity, s, seg, "")
-	a.Count = n - 1
-	a.Detail = fmt.Sprintf(format, s, n-1)
+	if a := c.anomalyOf(k, s); a != nil {
+		a.Count = n - 1
+		a.Detail = fmt.Sprintf(format, s, n-1)
+		return
+	}
+	t.anomaly(c, k, k.Info().Severity, s, seg, fmt.Sprintf(format, s, n-1))
 }
 
 // seqKinds maps the sequence analysis' classes to anomaly kinds. SYN and FIN
@@ -1169,9 +1175,8 @@ func (t *Tracker) fireTimers(now int64) {
 			t.setState(c, tm.side, Closed, tm.at, 0, 0, fmt.Sprintf("2×MSL (%s) elapsed", dur(2*int64(t.cfg.MSL))))
 		case CloseWait:
 			p := &c.Ends[tm.side.peer()]
-			t.anomaly(c, HalfClosed, Warning, tm.side, nil,
+			t.anomalyAt(c, HalfClosed, Warning, tm.side, tm.at, 0,
 				fmt.Sprintf("%s in CLOSE_WAIT for more than %s; %s is %s", tm.side, dur(int64(t.cfg.HalfCloseTimeout)), tm.side.peer(), p.State))
-			c.Anomalies[len(c.Anomalies)-1].Time = tm.at
 			c.halfClosed = len(c.Anomalies) - 1
 		}
 	}

@@ -101,15 +101,8 @@ func (e *eventSink) anomaly(c *tracker.Conn, _ tracker.Anomaly) {
 }
 
 // done is the tracker's OnDone callback: the connection is over and the
-// tracker has forgotten it.
-//
-// The tracker hands over a refused connection from inside the transition
-// that closes it, before reporting that transition; it is taken from the
-// connection here so that the stream still shows it.
+// tracker has forgotten it (its last transition was reported before).
 func (e *eventSink) done(c *tracker.Conn) {
-	if n := len(c.Transitions); n > 0 && e.transitions && c.Transitions[n-1] != e.open[c] {
-		e.queue = append(e.queue, queuedEvent{c: c, tr: c.Transitions[n-1], anomaly: eventTransition})
-	}
 	delete(e.open, c)
 	e.queue = append(e.queue, queuedEvent{c: c, anomaly: eventDone})
 }
