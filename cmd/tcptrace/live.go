@@ -50,6 +50,7 @@ func init() {
 
 // liveOptions are the flags of tcptrace live.
 type liveOptions struct {
+	gate          *gateTally // --fail-on/--max/--policy rules, nil when none
 	iface, filter string
 	format, color string
 	status        string
@@ -147,6 +148,7 @@ func cmdLive(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("live", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	o.flags(fs)
+	gate := addGateFlags(fs)
 	help := fs.BoolP("help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
 		return failUsage(stderr, err, "live")
@@ -161,6 +163,13 @@ func cmdLive(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	color, err := useColor(o.color, stdout)
 	if err != nil {
 		return failUsage(stderr, err, "live")
+	}
+	rules, err := gate.load()
+	if err != nil {
+		return failUsage(stderr, err, "live")
+	}
+	if !rules.empty() {
+		o.gate = newGateTally(rules)
 	}
 
 	src, err := capture.OpenLive(capture.LiveOptions{
@@ -218,10 +227,14 @@ func cmdLive(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if werr := writeFinal(stdout, res, o, color); werr != nil {
 		return fail(stderr, fmt.Errorf("writing the report: %w", werr), "")
 	}
+	status := exitOK
+	if o.gate != nil {
+		status = o.gate.verdict(res.summary).print(stderr)
+	}
 	if runErr != nil {
 		return fail(stderr, runErr, "the summary above covers the packets before the failure")
 	}
-	return exitOK
+	return status
 }
 
 // liveHint says what to do about a failure to open the capture.
@@ -284,6 +297,7 @@ func runLive(src packetSource, o liveOptions, color bool, stdout, stderr io.Writ
 	}
 	summary := newLiveSummary(o.all, keep)
 	events := newEventSink(stdout, o.format, color, o.transitions, status, summary)
+	events.gate = o.gate
 	cfg := o.tracker
 	cfg.OnTransition = events.transition
 	cfg.OnAnomaly = events.anomaly

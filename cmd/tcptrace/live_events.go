@@ -23,6 +23,7 @@ import (
 // time the tracker settles on while applying the same packet (it fills them
 // in after the callback).
 type eventSink struct {
+	gate        *gateTally // applies the gating rules to each connection as it ends
 	format      string
 	transitions bool
 	json        *report.JSON
@@ -125,6 +126,9 @@ func (e *eventSink) flush() {
 		}
 		if ev.anomaly == eventDone {
 			e.summary.add(ev.c)
+			if e.gate != nil {
+				e.gate.add(ev.c)
+			}
 			if e.json == nil {
 				continue // text lists connections in the final summary
 			}

@@ -566,3 +566,39 @@ func TestLiveSummaryKeepsCountsNotConnections(t *testing.T) {
 		t.Errorf("notes %q lack %q", res.summary.Notes, note)
 	}
 }
+
+// TestLiveGating: --fail-on and --max apply to live capture as to read —
+// every connection handed over is checked — with the same exit status and
+// last stderr line.
+func TestLiveGating(t *testing.T) {
+	file := filepath.Join(pcapRoot, "kernel", "final-ack-lost-after.pcap")
+	for _, tt := range []struct {
+		name   string
+		failOn string
+		want   int
+		last   string
+	}{
+		{"matched", "missing_final_ack", exitFailOn, "tcptrace: failed: missing_final_ack in 1 connection (--fail-on missing_final_ack)"},
+		{"passed", "reset", exitOK, "tcptrace: passed: no anomaly matched --fail-on reset"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rules, err := parseFailOn(tt.failOn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := &policy{failOn: rules, failOnFrom: "--fail-on"}
+			o := liveOptions{format: "json", gate: newGateTally(p), tracker: tracker.DefaultConfig()}
+			_, res, err := runReplay(t, file, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stderr bytes.Buffer
+			if got := o.gate.verdict(res.summary).print(&stderr); got != tt.want {
+				t.Errorf("exit %d, want %d; stderr %s", got, tt.want, stderr.String())
+			}
+			if last := lastLine(stderr.String()); last != tt.last {
+				t.Errorf("last line %q, want %q", last, tt.last)
+			}
+		})
+	}
+}
