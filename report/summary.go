@@ -73,8 +73,16 @@ const worstKept = 5
 // consumer that receives connections as they end needs no list of them.
 type Tally struct {
 	s          Summary
-	handshakes []float64
+	handshakes []float64 // a uniform sample of at most maxSamples handshake times
+	seen       int       // handshake times offered to the sample
+	rng        uint64
 }
+
+// maxSamples bounds the handshake times kept for percentiles: beyond it
+// they are a reservoir sample (Vitter's algorithm R, with a fixed seed so
+// the output stays deterministic), and memory stays bounded over days of
+// live capture.
+const maxSamples = 1 << 20
 
 // NewTally returns an empty tally.
 func NewTally() *Tally {
@@ -116,12 +124,30 @@ func (t *Tally) Add(c *tracker.Conn) {
 	}
 	if rtt, ok := c.Seq.Handshake.RTT(); ok {
 		ms := float64(rtt) / 1e6
-		t.handshakes = append(t.handshakes, ms)
+		t.sample(ms)
 		if len(s.WorstHandshakes) < worstKept || ms > s.WorstHandshakes[len(s.WorstHandshakes)-1].Ms {
 			w := append(s.WorstHandshakes, ConnTime{ID: c.ID, Client: c.Client().String(), Server: c.Server().String(), Ms: ms})
 			sort.SliceStable(w, func(i, j int) bool { return w[i].Ms > w[j].Ms })
 			s.WorstHandshakes = w[:min(len(w), worstKept)]
 		}
+	}
+}
+
+func (t *Tally) sample(ms float64) {
+	t.seen++
+	if len(t.handshakes) < maxSamples {
+		t.handshakes = append(t.handshakes, ms)
+		return
+	}
+	// xorshift64*: cheap, deterministic.
+	if t.rng == 0 {
+		t.rng = 0x9e3779b97f4a7c15
+	}
+	t.rng ^= t.rng >> 12
+	t.rng ^= t.rng << 25
+	t.rng ^= t.rng >> 27
+	if j := (t.rng * 2685821657736338717) % uint64(t.seen); j < maxSamples {
+		t.handshakes[j] = ms
 	}
 }
 
@@ -141,6 +167,7 @@ func (t *Tally) Summary(in Input, pileups []tracker.Pileup) Summary {
 		s.RetransmissionRate = float64(s.RetransmittedPackets) / float64(in.TCPPackets)
 	}
 	s.Handshake = percentiles(t.handshakes)
+	s.Handshake.Samples = t.seen
 	return s
 }
 

@@ -145,7 +145,7 @@ func flagUsages(fs *pflag.FlagSet) string {
 			}
 			name += " " + arg
 		}
-		if f.Value.Type() != "bool" && f.DefValue != "" && f.DefValue != "0" && f.DefValue != "[]" {
+		if f.Value.Type() != "bool" && f.DefValue != "" && f.DefValue != "0" && f.DefValue != "0s" && f.DefValue != "[]" {
 			usage += fmt.Sprintf(" (default %s)", f.DefValue)
 		}
 		fmt.Fprintf(&b, "  %-32s %s\n", name, usage)
