@@ -1035,24 +1035,30 @@ func seqDetail(c *Conn, a *Anomaly) string {
 func (t *Tracker) Finish() {
 	t.fireTimers(t.now)
 	t.expireIdle(t.now)
+	// What is still open, connections and embryos, ends in id order; an
+	// embryo hatches only when its turn comes, so that a flood's embryos
+	// never all become connections at once.
+	open := make([]*connRef, 0, t.live)
 	for _, e := range t.idle {
-		if e.ref.e != nil {
-			t.hatch(e.ref.e)
+		if e.ref.e != nil || (e.ref.c != nil && e.ref.c.Ended == StillOpen) {
+			open = append(open, e.ref)
 		}
 	}
-	open := make([]*Conn, 0, t.live)
-	for _, e := range t.idle {
-		if e.ref.c != nil && e.ref.c.Ended == StillOpen {
-			open = append(open, e.ref.c)
+	id := func(r *connRef) uint64 {
+		if r.e != nil {
+			return r.e.id
 		}
+		return r.c.ID
 	}
-	// Hatching can create connections out of id order.
-	slices.SortFunc(t.conns, func(a, b *Conn) int { return cmp.Compare(a.ID, b.ID) })
-	slices.SortFunc(open, func(a, b *Conn) int { return cmp.Compare(a.ID, b.ID) })
-	for _, c := range open {
-		t.over(c, EndedAtCaptureEnd)
+	slices.SortFunc(open, func(a, b *connRef) int { return cmp.Compare(id(a), id(b)) })
+	for _, r := range open {
+		if c := t.resolve(r); c != nil {
+			t.over(c, EndedAtCaptureEnd)
+		}
 	}
 	t.idle = nil
+	// Hatching created connections out of id order.
+	slices.SortFunc(t.conns, func(a, b *Conn) int { return cmp.Compare(a.ID, b.ID) })
 }
 
 func (t *Tracker) finishConn(c *Conn) {
