@@ -38,9 +38,11 @@ measure() {
 	local name=$1 n=$2
 	shift 2
 	cat "${@: -1}" >/dev/null 2>&1 || true # warm the page cache
-	local out
-	out=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-	echo "$name $n $out"
+	local tf
+	tf=$(mktemp)
+	/usr/bin/time -o "$tf" -f "%e %M" "$@" >/dev/null 2>&1 || true
+	echo "$name $n $(tail -n 1 "$tf")"
+	rm -f "$tf"
 }
 
 results=$(mktemp)
