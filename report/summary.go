@@ -41,6 +41,9 @@ type Summary struct {
 	ClientStates map[tracker.State]int
 	ServerStates map[tracker.State]int
 	Anomalies    map[tracker.Kind]int // connections with each kind (pileups count once each)
+	// KindSeverity counts the connections with each kind at each severity
+	// (a kind is lowered to info when the capture ended too soon to be sure).
+	KindSeverity map[tracker.Kind]*[3]int
 	BySeverity   map[tracker.Severity]int
 	Anomalous    int // connections with at least one anomaly of severity warning or error
 	Pileups      []tracker.Pileup
@@ -91,6 +94,7 @@ func NewTally() *Tally {
 		ServerStates: map[tracker.State]int{},
 		Anomalies:    map[tracker.Kind]int{},
 		BySeverity:   map[tracker.Severity]int{},
+		KindSeverity: map[tracker.Kind]*[3]int{},
 	}}
 }
 
@@ -109,6 +113,12 @@ func (t *Tally) Add(c *tracker.Conn) {
 		if !seen[a.Kind] {
 			seen[a.Kind] = true
 			s.Anomalies[a.Kind]++
+			ks := s.KindSeverity[a.Kind]
+			if ks == nil {
+				ks = new([3]int)
+				s.KindSeverity[a.Kind] = ks
+			}
+			ks[worstOf(c, a.Kind)]++
 		}
 		s.BySeverity[a.Severity]++
 		loss = loss || a.Kind == tracker.Retransmission || a.Kind == tracker.LostSegment
@@ -151,6 +161,17 @@ func (t *Tally) sample(ms float64) {
 	}
 }
 
+// worstOf is the highest severity of kind k in the connection (either side).
+func worstOf(c *tracker.Conn, k tracker.Kind) tracker.Severity {
+	var sev tracker.Severity
+	for _, a := range c.Anomalies {
+		if a.Kind == k && a.Severity > sev {
+			sev = a.Severity
+		}
+	}
+	return sev
+}
+
 // Summary completes the tally with what was read and the pileups.
 func (t *Tally) Summary(in Input, pileups []tracker.Pileup) Summary {
 	s := t.s
@@ -159,9 +180,20 @@ func (t *Tally) Summary(in Input, pileups []tracker.Pileup) Summary {
 	// Copy the maps so the tally can go on counting.
 	s.ClientStates, s.ServerStates = maps.Clone(s.ClientStates), maps.Clone(s.ServerStates)
 	s.Anomalies, s.BySeverity = maps.Clone(s.Anomalies), maps.Clone(s.BySeverity)
+	s.KindSeverity = make(map[tracker.Kind]*[3]int, len(t.s.KindSeverity))
+	for k, v := range t.s.KindSeverity {
+		c := *v
+		s.KindSeverity[k] = &c
+	}
 	for _, p := range pileups {
 		s.Anomalies[p.Kind]++
 		s.BySeverity[p.Kind.Info().Severity]++
+		ks := s.KindSeverity[p.Kind]
+		if ks == nil {
+			ks = new([3]int)
+			s.KindSeverity[p.Kind] = ks
+		}
+		ks[p.Kind.Info().Severity]++
 	}
 	if in.TCPPackets > 0 {
 		s.RetransmissionRate = float64(s.RetransmittedPackets) / float64(in.TCPPackets)

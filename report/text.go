@@ -160,13 +160,15 @@ func (t *Text) Summary(s Summary) {
 		t.printf("%s none\n", p.heading.Sprint("anomalies"))
 	} else {
 		t.printf("%s\n", p.heading.Sprintf("%-9s %-24s %11s", "anomalies", "", "connections"))
+		// By the severity each connection actually got: a kind is lowered
+		// to info when the capture ended too soon to be sure.
 		for _, sev := range []tracker.Severity{tracker.Error, tracker.Warning, tracker.Info} {
 			for _, k := range tracker.Kinds() {
-				n := s.Anomalies[k]
-				if n == 0 || k.Info().Severity != sev {
+				ks := s.KindSeverity[k]
+				if ks == nil || ks[sev] == 0 {
 					continue
 				}
-				t.printf("%s %-24s %11d\n", p.severity(sev).Sprintf("%-9s", sev), k, n)
+				t.printf("%s %-24s %11d\n", p.severity(sev).Sprintf("%-9s", sev), k, ks[sev])
 			}
 		}
 	}
