@@ -247,6 +247,13 @@ func AppendConn(b []byte, c *tracker.Conn) []byte {
 	b = strconv.AppendUint(b, cl.IPBytes, 10)
 	b = append(b, `,"server":`...)
 	b = strconv.AppendUint(b, sv.IPBytes, 10)
+	ob, rb := c.ZeekBytes()
+	b = append(b, `},"zeek":{"orig_bytes":`...)
+	b = strconv.AppendUint(b, ob, 10)
+	b = append(b, `,"resp_bytes":`...)
+	b = strconv.AppendUint(b, rb, 10)
+	b = append(b, `,"missed_bytes":`...)
+	b = strconv.AppendUint(b, c.Seq.Dir[tracker.Client].MissedBytes+c.Seq.Dir[tracker.Server].MissedBytes, 10)
 	b = append(b, '}')
 	return appendSeq(b, c)
 }

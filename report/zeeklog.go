@@ -30,13 +30,13 @@ import (
 //	                   connection); the tracker orients history and
 //	                   conn_state the same way
 //	service            unset: tcptrace identifies no application protocol
-//	orig/resp_bytes    payload bytes the side sent, retransmissions included;
-//	                   Zeek counts sequence space (TCP_Endpoint::Size), which
-//	                   differs only when data was retransmitted or not seen
+//	orig/resp_bytes    sequence space each side's data covered, as Zeek
+//	                   counts it (TCP_Endpoint::Size): Conn.ZeekBytes
 //	conn_state,history Conn.ConnState and Conn.History (Zeek's own rules)
 //	local_orig/resp    Zeek's default Site::local_nets: its private address
 //	                   space (private_address_space_is_local = T)
-//	missed_bytes       0: tcptrace does not measure content gaps
+//	missed_bytes       bytes the capture never saw, both directions, from the
+//	                   sequence analysis (gaps and data acknowledged unseen)
 //	orig/resp_pkts     packets each side sent
 //	orig/resp_ip_bytes the IP total length of those packets, summed
 //	tunnel_parents     unset: tcptrace decodes no tunnels
@@ -112,9 +112,10 @@ func appendZeekRow(b []byte, c *tracker.Conn) []byte {
 	if d := c.LastSeen - c.FirstSeen; d > 0 {
 		b = appendZeekTime(b, d)
 		tab()
-		b = strconv.AppendUint(b, cl.Bytes, 10)
+		ob, rb := c.ZeekBytes()
+		b = strconv.AppendUint(b, ob, 10)
 		tab()
-		b = strconv.AppendUint(b, sv.Bytes, 10)
+		b = strconv.AppendUint(b, rb, 10)
 	} else {
 		b = append(b, "-\t-\t-"...)
 	}
@@ -124,7 +125,9 @@ func appendZeekRow(b []byte, c *tracker.Conn) []byte {
 	b = appendZeekBool(b, ZeekLocal(cl.Addr.Addr()))
 	tab()
 	b = appendZeekBool(b, ZeekLocal(sv.Addr.Addr()))
-	b = append(b, "\t0\t"...) // missed_bytes
+	tab()
+	b = strconv.AppendUint(b, c.Seq.Dir[tracker.Client].MissedBytes+c.Seq.Dir[tracker.Server].MissedBytes, 10) // missed_bytes
+	tab()
 	b = appendZeekString(b, c.History())
 	tab()
 	b = strconv.AppendUint(b, cl.Packets, 10)

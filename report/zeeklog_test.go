@@ -264,6 +264,11 @@ type jsonConn struct {
 	Packets struct{ Client, Server uint64 } `json:"packets"`
 	Bytes   struct{ Client, Server uint64 } `json:"bytes"`
 	IPBytes struct{ Client, Server uint64 } `json:"ip_bytes"`
+	Zeek    struct {
+		OrigBytes   uint64 `json:"orig_bytes"`
+		RespBytes   uint64 `json:"resp_bytes"`
+		MissedBytes uint64 `json:"missed_bytes"`
+	} `json:"zeek"`
 }
 
 func jsonOf(t *testing.T, c *tracker.Conn) jsonConn {
@@ -332,8 +337,8 @@ func TestZeekConnLogMatchesJSON(t *testing.T) {
 			check("service", "-")
 			if last > first {
 				check("duration", string(appendZeekTime(nil, last-first)))
-				check("orig_bytes", u(j.Bytes.Client))
-				check("resp_bytes", u(j.Bytes.Server))
+				check("orig_bytes", u(j.Zeek.OrigBytes))
+				check("resp_bytes", u(j.Zeek.RespBytes))
 			} else {
 				check("duration", "-")
 				check("orig_bytes", "-")
@@ -345,7 +350,7 @@ func TestZeekConnLogMatchesJSON(t *testing.T) {
 				hist = "-"
 			}
 			check("history", hist)
-			check("missed_bytes", "0")
+			check("missed_bytes", u(j.Zeek.MissedBytes))
 			check("orig_pkts", u(j.Packets.Client))
 			check("resp_pkts", u(j.Packets.Server))
 			check("orig_ip_bytes", u(j.IPBytes.Client))

@@ -166,6 +166,17 @@ func (c *Conn) Server() netip.AddrPort { return c.Ends[Server].Addr }
 // History is Zeek's conn.log history string for the connection.
 func (c *Conn) History() string { return c.zeek.history() }
 
+// ZeekBytes returns the payload bytes each side sent as Zeek's conn.log
+// counts them (orig_bytes/resp_bytes): the sequence space covered, so
+// retransmissions count once and bytes the capture missed count too.
+func (c *Conn) ZeekBytes() (client, server uint64) {
+	orig, resp := c.zeek.bytes()
+	if c.zeek.origIsClient() {
+		return orig, resp
+	}
+	return resp, orig
+}
+
 // ConnState is Zeek's conn.log conn_state code for the connection.
 func (c *Conn) ConnState() string { return c.zeek.connState() }
 
