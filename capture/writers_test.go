@@ -46,10 +46,9 @@ func pcapBytes(order binary.ByteOrder, nanos bool, link LinkType, snapLen uint32
 
 // testPacket is one packet to write.
 type testPacket struct {
-	time  int64 // nanoseconds
-	data  []byte
-	wire  int // 0: len(data)
-	iface int // pcapng interface
+	time int64 // nanoseconds
+	data []byte
+	wire int // 0: len(data)
 }
 
 func (p testPacket) wireLen() int {

@@ -53,8 +53,6 @@ func (s step) withWin(w uint16) step       { s.win = w; return s }
 func (s step) withIPID(id uint16) step     { s.ipid = id; return s }
 func (s step) v6() step                    { s.ipv6 = true; return s }
 func (s step) withOpts(o tcp.Options) step { s.opts = o; return s }
-func (s step) withFlags(f tcp.Flags) step  { s.flags |= f; return s }
-func (s step) withTSVal(v uint32) step     { s.opts.TSVal, s.opts.HasTimestamps = v, true; return s }
 func (s step) withSACK(b ...tcp.SACKBlock) step {
 	s.opts.NumSACK = uint8(copy(s.opts.SACK[:], b))
 	return s

@@ -56,7 +56,6 @@ type endpoint struct {
 	finSeq    uint32
 	wscale    int // shift from this side's SYN, -1 without the option or before a SYN
 	ipID      uint16
-	ttl       uint8
 	tsBase    uint32
 	lastTSval uint32
 }

@@ -88,18 +88,3 @@ func (s State) ReceivedFIN() bool {
 // Open reports whether the endpoint still holds a connection (anything but
 // CLOSED and LISTEN).
 func (s State) Open() bool { return s != Closed && s != Listen }
-
-// finUnacked maps a state that implies "my FIN was acknowledged" to the state
-// the endpoint is really in when it retransmits that FIN: the ACK the observer
-// saw (or assumed) never reached it.
-func (s State) finUnacked() (State, bool) {
-	switch s {
-	case FinWait2:
-		return FinWait1, true
-	case TimeWait:
-		return Closing, true
-	case Closed:
-		return LastAck, true
-	}
-	return s, false
-}

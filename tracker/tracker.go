@@ -77,8 +77,6 @@ type Tracker struct {
 	live             int // connections not yet over
 	expired, evicted int
 
-	cur *tcp.Segment // the segment being processed, for the transitions it causes
-
 	closeWait map[netip.AddrPort]*pile
 	timeWait  map[netip.Addr]*pile
 }
@@ -312,7 +310,7 @@ func (e *embryo) lastSeen() int64 { return e.syns[len(e.syns)-1].Time }
 func (t *Tracker) conceive(key flowKey, seg *tcp.Segment) {
 	t.makeRoom()
 	t.nextID++
-	e := &embryo{id: t.nextID, key: key, syns: make([]tcp.Segment, 1, 1)}
+	e := &embryo{id: t.nextID, key: key, syns: make([]tcp.Segment, 1)}
 	e.syns[0] = *seg
 	e.ref = &connRef{e: e}
 	t.embryos[key] = e

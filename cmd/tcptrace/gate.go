@@ -194,19 +194,6 @@ func (v *verdict) at(k tracker.Kind) *kindMatch {
 	return m
 }
 
-// failed reports whether any rule failed.
-func (v *verdict) failed() bool {
-	if len(v.matched) > 0 {
-		return true
-	}
-	for _, l := range v.limits {
-		if l.failed() {
-			return true
-		}
-	}
-	return false
-}
-
 // print writes one line per limit and the closing line, and returns the
 // exit status. It prints nothing when there are no rules.
 func (v *verdict) print(stderr io.Writer) int {

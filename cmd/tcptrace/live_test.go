@@ -13,7 +13,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -205,9 +204,12 @@ func liveWithoutPrivileges(t *testing.T, bin string) {
 // buildTcptrace builds the command into the test's temporary directory.
 func buildTcptrace(t *testing.T) string {
 	t.Helper()
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goTool); err != nil {
-		goTool = "go"
+	// The go command that runs this test, else the one on PATH.
+	goTool := "go"
+	if out, err := exec.Command("go", "env", "GOROOT").Output(); err == nil {
+		if p := filepath.Join(strings.TrimSpace(string(out)), "bin", "go"); fileExists(p) {
+			goTool = p
+		}
 	}
 	bin := filepath.Join(t.TempDir(), "tcptrace")
 	out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput()
@@ -611,3 +613,5 @@ func jsonText(objs []map[string]any) string {
 	}
 	return b.String()
 }
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
