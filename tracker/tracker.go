@@ -184,6 +184,11 @@ func (t *Tracker) segment(c *Conn, key flowKey, seg *tcp.Segment, cls class, inv
 		t.anomaly(c, InvalidFlags, Warning, s, seg, fmt.Sprintf("%s sent %s: %s", s, seg.Flags, invalid))
 		return
 	}
+	if seqCls.Has(reassembly.HardwareDuplicate) {
+		// The same packet captured twice (a mirror port, two interfaces):
+		// not a retransmission, and no evidence of anything.
+		return
+	}
 	t.apply(c, s, cls, seg)
 }
 

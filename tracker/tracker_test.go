@@ -381,6 +381,45 @@ func TestScenarios(t *testing.T) {
 	}
 }
 
+// TestHardwareDuplicates: every packet after the handshake captured twice
+// (same IPv4 ID), as on a mirror port, changes nothing: no retransmitted
+// FIN, no correction of the final ACK. (A lone SYN or SYN-ACK cannot be told
+// from its retransmission by the IP ID: the sequence analysis calls
+// duplicates only once it has seen a side's IDs change.)
+func TestHardwareDuplicates(t *testing.T) {
+	pkts := with(handshake,
+		pk{6, Client, FA, 1011, 5021, 0},
+		pk{7, Server, A, 5021, 1012, 0},
+		pk{8, Server, FA, 5021, 1012, 0},
+		pk{9, Client, A, 1012, 5022, 0})
+	tr := New(Config{})
+	n := 0
+	for i, p := range pkts {
+		seg := segOf(i, p, cliAddr, srvAddr)
+		seg.IPID = uint16(100 + i) // IDs change from packet to packet
+		copies := 2
+		if i < 2 {
+			copies = 1
+		}
+		for copy := 0; copy < copies; copy++ {
+			n++
+			seg.Packet = uint64(n)
+			tr.Process(&seg)
+		}
+	}
+	tr.Finish()
+	checkInvariants(t, tr)
+	c := tr.Conns()[0]
+	if c.Ends[Client].State != TimeWait || c.Ends[Server].State != Closed {
+		t.Errorf("states %s %s, want TIME_WAIT CLOSED\n%s", c.Ends[Client].State, c.Ends[Server].State, transitionsOf(c))
+	}
+	for _, a := range c.Anomalies {
+		if a.Severity > Info {
+			t.Errorf("unexpected anomaly %s: %s", a.Kind, a.Detail)
+		}
+	}
+}
+
 func TestPortReuse(t *testing.T) {
 	closed := with(handshake,
 		pk{6, Client, FA, 1011, 5021, 0},
