@@ -1020,6 +1020,9 @@ func seqDetail(c *Conn, a *Anomaly) string {
 	case OutOfOrder:
 		return fmt.Sprintf("%d segment(s) from %s arrived out of order", a.Count, side)
 	case LostSegment:
+		if d.MissedBytes == 0 {
+			return fmt.Sprintf("%d gap(s) in the data from %s, all filled later (reordered or retransmitted), first before packet %d", a.Count, side, a.Packet)
+		}
 		return fmt.Sprintf("the capture missed %d bytes from %s (%d gap(s), first before packet %d)", d.MissedBytes, side, a.Count, a.Packet)
 	case AckUnseenSegment:
 		return fmt.Sprintf("%s acknowledged %s data the capture never saw, %d time(s)", side, peer, a.Count)
