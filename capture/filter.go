@@ -25,6 +25,20 @@ type linkProgram struct {
 	m    matcher
 }
 
+// FilterError is a filter expression libpcap could not compile for a link
+// type (or a build without libpcap).
+type FilterError struct {
+	Expr string
+	Link LinkType
+	Err  error
+}
+
+func (e *FilterError) Error() string {
+	return fmt.Sprintf("filter %q on link type %s: %v", e.Expr, e.Link, e.Err)
+}
+
+func (e *FilterError) Unwrap() error { return e.Err }
+
 // forLink returns the program for a link type, compiling it on first use.
 func (f *filterSet) forLink(lt LinkType) (matcher, error) {
 	if f.last < len(f.programs) && f.programs[f.last].link == lt {
@@ -38,7 +52,7 @@ func (f *filterSet) forLink(lt LinkType) (matcher, error) {
 	}
 	m, err := compileFilter(lt, f.expr)
 	if err != nil {
-		return nil, fmt.Errorf("filter %q on link type %s: %w", f.expr, lt, err)
+		return nil, &FilterError{Expr: f.expr, Link: lt, Err: err}
 	}
 	f.programs = append(f.programs, linkProgram{link: lt, m: m})
 	f.last = len(f.programs) - 1

@@ -340,7 +340,10 @@ func cmpInt(a, b int64) int {
 // hintFor suggests what to do about an input error.
 func hintFor(err error) string {
 	var fe *capture.FileError
+	var filt *capture.FilterError
 	switch {
+	case errors.As(err, &filt):
+		return "filters use tcpdump's syntax (pcap-filter(7)), e.g. -f 'tcp port 443 and host 10.0.0.1'"
 	case errors.Is(err, os.ErrNotExist):
 		return "check the file name"
 	case errors.Is(err, os.ErrPermission):
