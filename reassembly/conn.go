@@ -240,7 +240,9 @@ func (c *Conn) syn(side int, seg *tcp.Segment, st *Stats) Class {
 		if seg.Options.HasWScale {
 			d.flags |= wsOffered
 		}
-		st.cold[side] = coldDir{}
+		if st.cold != nil {
+			st.cold[side] = coldDir{}
+		}
 		ds.ISN, ds.ISNKnown = seg.Seq, true
 		ds.SYN = SYNOptions{
 			Seen:          true,
@@ -322,7 +324,7 @@ func (c *Conn) data(side int, seg *tcp.Segment, st *Stats, prev dirFlags) (cls C
 			ds.UniqueBytes++
 		} else {
 			cls |= LostSegment
-			st.cold[side].openHole(d.nxt, s, seg.Time)
+			st.colds()[side].openHole(d.nxt, s, seg.Time)
 			ds.MissedBytes += uint64(s - d.nxt)
 			d.nxt = s
 		}
@@ -335,7 +337,7 @@ func (c *Conn) data(side int, seg *tcp.Segment, st *Stats, prev dirFlags) (cls C
 			ds.UniqueBytes += uint64(pe - max(s, d.nxt))
 		}
 		if L > 0 && s == d.nxt {
-			st.cold[side].time(e, seg.Time)
+			st.colds()[side].time(e, seg.Time)
 		}
 		d.nxt = e
 	}
@@ -378,7 +380,7 @@ func (c *Conn) data(side int, seg *tcp.Segment, st *Stats, prev dirFlags) (cls C
 func (c *Conn) old(side int, seg *tcp.Segment, s, e int64, st *Stats) Class {
 	d, p := &c.dir[side], &c.dir[side^1]
 	ds := &st.Dir[side]
-	cs := &st.cold[side]
+	cs := &st.colds()[side]
 	if e <= 1 {
 		// Entirely before the first sequence number of the direction: data
 		// from before a midstream capture started, or nonsense before the
@@ -433,7 +435,7 @@ func (c *Conn) ack(side int, seg *tcp.Segment, st *Stats) Class {
 		return 0
 	}
 	ps := &st.Dir[side^1]
-	pc := &st.cold[side^1]
+	pc := &st.colds()[side^1]
 	var cls Class
 	if a > p.nxt {
 		if p.flags&lastProbeByte != 0 && a == p.nxt+1 {
@@ -471,7 +473,7 @@ func (c *Conn) ack(side int, seg *tcp.Segment, st *Stats) Class {
 func (c *Conn) sack(side int, seg *tcp.Segment, st *Stats) Class {
 	p := &c.dir[side^1]
 	ps := &st.Dir[side^1]
-	pc := &st.cold[side^1]
+	pc := &st.colds()[side^1]
 	blocks := seg.Options.SACK
 	n := min(int(seg.Options.NumSACK), len(blocks))
 	// Receivers list the most recent block first; walk them in sequence

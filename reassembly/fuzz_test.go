@@ -117,7 +117,7 @@ func checkInvariants(t *testing.T, st *Stats, fed [2]uint64, payload [2]uint64, 
 		if d.WindowSeen && d.WindowMin > d.WindowMax {
 			t.Fatalf("side %d: window min %d > max %d", side, d.WindowMin, d.WindowMax)
 		}
-		cs := &st.cold[side]
+		cs := &st.colds()[side]
 		var inHoles int64
 		for i, h := range cs.holes[:cs.nHoles] {
 			if h.lo >= h.hi || i > 0 && cs.holes[i-1].hi > h.lo {
@@ -256,7 +256,8 @@ func TestBulkTransfer(t *testing.T) {
 		for i := range segs {
 			c.Segment(int(segs[i].from), &segs[i].seg, &st)
 		}
-	}); n != 0 {
-		t.Errorf("Segment allocates: %v allocations per run", n)
+	}); n > 1 {
+		// One allocation per connection: the in-flight state, on first use.
+		t.Errorf("Segment allocates: %v allocations per connection, want at most 1", n)
 	}
 }

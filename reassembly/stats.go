@@ -11,15 +11,31 @@ import (
 // only written on the common path (counters) or read on rare paths
 // (retransmissions, gaps, handshake, round-trip timing). Conn.Segment
 // updates it; renderers read Dir and Handshake. The zero value is ready.
-// Stats holds no pointers, so a table of them costs the garbage collector
-// nothing; see the package documentation for its size.
+// Its one pointer is the in-flight state (gaps, segments waiting to be
+// timed, SACK blocks), allocated on first use and dropped by Compact when no
+// data can follow; see the package documentation for its size.
 type Stats struct {
 	Dir       [2]DirStats // indexed by side: 0 client, 1 server
 	Handshake Handshake
 
-	cold [2]coldDir // per direction of data, like Dir
+	cold *[2]coldDir // per direction of data, like Dir; nil until needed
 	hs   handshakeState
 }
+
+// colds returns the in-flight state, allocating it on first use.
+func (st *Stats) colds() *[2]coldDir {
+	if st.cold == nil {
+		st.cold = new([2]coldDir)
+	}
+	return st.cold
+}
+
+// Compact drops the in-flight state (about 550 bytes) once the connection
+// is over for data — both FINs acknowledged — while its statistics are kept
+// until it is reported. Should a segment still come, the analysis goes on
+// without the forgotten gaps and timings: a late fill of an old gap counts
+// as a retransmission, as after a gap-table overflow.
+func (st *Stats) Compact() { st.cold = nil }
 
 // DirStats describes one direction: the segments sent by one side.
 type DirStats struct {

@@ -223,7 +223,7 @@ func compareWithTshark(frames []tsharkFrame) []tsharkDiff {
 		if fr.src != cs.client {
 			from = 1
 		}
-		own, peer, gaps := cs.c.dir[from], cs.c.dir[from^1], cs.st.cold[from] // before the segment
+		own, peer, gaps := cs.c.dir[from], cs.c.dir[from^1], cs.st.colds()[from] // before the segment
 		ours := cs.c.Segment(from, &fr.seg, &cs.st)
 		// tshark sets retransmission on fast and spurious retransmissions
 		// too, as Segment does, so the sets compare directly.

@@ -805,6 +805,12 @@ func (t *Tracker) setState(c *Conn, s Side, to State, at int64, pkt uint64, flag
 		c.Transitions = make([]Transition, 0, 8)
 	}
 	c.Transitions = append(c.Transitions, tr)
+	if doneWithData(to) && doneWithData(c.Ends[s.peer()].State) {
+		// Both FINs acknowledged (or reset): no data can follow, so the
+		// sequence analysis' in-flight state can go while the connection
+		// waits out TIME_WAIT to be reported.
+		c.Seq.Compact()
+	}
 	endsNow := false
 	if to == Closed && c.Ends[s.peer()].State == Closed {
 		if c.Ends[Server].SYNACKs == 0 && c.Ends[Client].SYNACKs == 0 && !c.Midstream {
@@ -928,6 +934,8 @@ func (t *Tracker) resetAnomaly(c *Conn, s Side, seg *tcp.Segment) {
 		t.anomaly(c, Reset, Warning, s, seg, fmt.Sprintf("RST from %s in %s (%s was %s)", s, snd.State, s.peer(), rcv.State))
 	}
 }
+
+func doneWithData(s State) bool { return s == Closed || s == TimeWait }
 
 func closingDone(s State) bool { return s == Closed || s == TimeWait || s == Listen }
 
