@@ -446,11 +446,72 @@ func appendStates(b []byte, m map[tracker.State]int) []byte {
 	return append(b, '}')
 }
 
-// appendTime writes RFC 3339 with nanoseconds in UTC.
+// appendTime writes RFC 3339 with nanoseconds in UTC, quoted.
 func appendTime(b []byte, ns int64) []byte {
 	b = append(b, '"')
-	b = time.Unix(0, ns).UTC().AppendFormat(b, time.RFC3339Nano)
+	b = appendRFC3339Nano(b, ns)
 	return append(b, '"')
+}
+
+// appendRFC3339Nano formats exactly as time.RFC3339Nano in UTC, without
+// going through time.Time: a connection line carries a dozen timestamps,
+// and this is several times faster.
+func appendRFC3339Nano(b []byte, ns int64) []byte {
+	if ns < 0 {
+		return time.Unix(0, ns).UTC().AppendFormat(b, time.RFC3339Nano)
+	}
+	sec, frac := ns/1e9, ns%1e9
+	days, rem := sec/86400, sec%86400
+	// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+	z := days + 719468
+	era := z / 146097
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	y := yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	if m > 12 {
+		m -= 12
+	}
+	if m <= 2 {
+		y++
+	}
+	b = appendDigits(b, y, 4)
+	b = append(b, '-')
+	b = appendDigits(b, m, 2)
+	b = append(b, '-')
+	b = appendDigits(b, d, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, rem/3600, 2)
+	b = append(b, ':')
+	b = appendDigits(b, rem%3600/60, 2)
+	b = append(b, ':')
+	b = appendDigits(b, rem%60, 2)
+	if frac != 0 {
+		digits := 9
+		for frac%10 == 0 {
+			frac /= 10
+			digits--
+		}
+		b = append(b, '.')
+		b = appendDigits(b, frac, digits)
+	}
+	return append(b, 'Z')
+}
+
+// appendDigits writes v zero-padded to width digits.
+func appendDigits(b []byte, v int64, width int) []byte {
+	var buf [20]byte
+	i := len(buf)
+	for v > 0 || width > 0 {
+		i--
+		buf[i] = byte('0' + v%10)
+		v /= 10
+		width--
+	}
+	return append(b, buf[i:]...)
 }
 
 const hexDigits = "0123456789abcdef"
