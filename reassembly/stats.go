@@ -83,7 +83,7 @@ type DirStats struct {
 	ISNKnown bool
 	SYN      SYNOptions // options of the SYN this side sent
 
-	counts [numClasses]uint64
+	counts [numClasses]uint32 // saturating; 4 G segments of one class on one connection is plenty
 	first  [numClasses]uint64
 }
 
@@ -101,7 +101,7 @@ type SYNOptions struct {
 // single class; 0 for anything else).
 func (s *DirStats) Count(c Class) uint64 {
 	if i := c.index(); i >= 0 {
-		return s.counts[i]
+		return uint64(s.counts[i])
 	}
 	return 0
 }
@@ -126,7 +126,9 @@ func (s *DirStats) RTTAvg() time.Duration {
 func (s *DirStats) add(cls Class, pkt uint64) {
 	for rest := cls & (1<<numClasses - 1); rest != 0; rest &= rest - 1 {
 		i := bits.TrailingZeros32(uint32(rest))
-		s.counts[i]++
+		if s.counts[i] != ^uint32(0) {
+			s.counts[i]++
+		}
 		if s.first[i] == 0 {
 			s.first[i] = pkt
 		}
