@@ -38,7 +38,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
 
 all_scenarios=(
-	client-close server-close half-close close-wait-pileup
+	client-close server-close half-close close-wait-pileup time-wait-pileup
 	final-ack-lost-before final-ack-lost-after third-ack-lost refused
 	syn-unanswered synack-lost linger-abort port-reuse ipv6 any-sll2
 	nanosecond data-loss zero-window ack-loss
@@ -151,6 +151,17 @@ check_close_wait_pileup() {
 	check_handshakes 25
 	want "client FINs" 'tcp.dstport==9000 && tcp.flags.fin==1' -eq 25
 	want "server FINs" 'tcp.srcport==9000 && tcp.flags.fin==1' -eq 0
+	want "RST" 'tcp.flags.reset==1' -eq 0
+}
+
+expect_time_wait_pileup() {
+	local i
+	for i in $(seq 40001 40012); do echo "127.0.0.1:$i $S TIME_WAIT CLOSED"; done
+}
+check_time_wait_pileup() {
+	check_handshakes 12
+	want "client FINs" 'tcp.dstport==9000 && tcp.flags.fin==1' -eq 12
+	want "server FINs" 'tcp.srcport==9000 && tcp.flags.fin==1' -eq 12
 	want "RST" 'tcp.flags.reset==1' -eq 0
 }
 

@@ -71,6 +71,7 @@ var scenarios = []scenario{
 	{"server-close", serverClose},
 	{"half-close", halfClose},
 	{"close-wait-pileup", closeWaitPileup},
+	{"time-wait-pileup", timeWaitPileup},
 	{"final-ack-lost-before", finalAckLost},
 	{"final-ack-lost-after", finalAckLost},
 	{"third-ack-lost", thirdAckLost},
@@ -389,6 +390,33 @@ func closeWaitPileup(h *harness) error {
 		c.Close()
 	}
 	return nil
+}
+
+// timeWaitPileupCount is how many connections the clients close first.
+const timeWaitPileupCount = 12
+
+// timeWaitPileup: 12 clients each exchange a request and response and close
+// first; the server closes after EOF, so 12 client sockets rest in
+// TIME_WAIT on one host.
+func timeWaitPileup(h *harness) error {
+	ln, err := listen("tcp", serverAddr4)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	for i := range timeWaitPileupCount {
+		client, srv, err := h.pair(ln, clientAddr(clientHost4, i), serverAddr4, socketOptions{})
+		if err != nil {
+			return err
+		}
+		if err := exchange(client, srv); err != nil {
+			return err
+		}
+		if err := closeActiveFirst(client, srv); err != nil {
+			return err
+		}
+	}
+	return h.end()
 }
 
 // finalAckLost: request/response; make.sh arms a rule dropping the client's
