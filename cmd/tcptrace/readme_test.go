@@ -71,12 +71,15 @@ func cliFromRoot(t *testing.T, args []string) string {
 func anomalyGlossary(t *testing.T) string {
 	t.Helper()
 	examples := map[string]string{}
-	for _, capture := range captures(t) {
+	// The sequence analysis' own real captures (random loss through a router
+	// namespace, reassembly/testdata/make-lossy.sh) show the rarer kinds.
+	lossy, _ := filepath.Glob("../../reassembly/testdata/*.pcap")
+	for _, capture := range append(captures(t), lossy...) {
 		stdout, _, code := runCLI("read", "--format", "json", capture)
 		if code != 0 {
 			continue
 		}
-		name := strings.TrimPrefix(capture, pcapRoot+"/")
+		name := strings.TrimPrefix(strings.TrimPrefix(capture, pcapRoot+"/"), "../../")
 		for _, o := range jsonLines(t, stdout) {
 			switch o["type"] {
 			case "connection":
