@@ -37,30 +37,27 @@ func (j *JSON) Conn(c *tracker.Conn) error {
 
 // Transition writes one {"type":"transition"} line (live streaming).
 func (j *JSON) Transition(c *tracker.Conn, tr tracker.Transition) error {
-	b := append(j.buf, `{"type":"transition","conn":`...)
-	b = strconv.AppendUint(b, c.ID, 10)
-	b = append(b, `,"client":`...)
-	b = appendString(b, c.Client().String())
-	b = append(b, `,"server":`...)
-	b = appendString(b, c.Server().String())
-	b = append(b, ',')
-	b = appendTransitionFields(b, tr)
-	j.buf = append(b, "}\n"...)
+	j.buf = append(appendTransitionFields(appendEventHeader(j.buf, "transition", c), tr), "}\n"...)
 	return j.flush()
 }
 
 // Anomaly writes one {"type":"anomaly"} line (live streaming).
 func (j *JSON) Anomaly(c *tracker.Conn, a tracker.Anomaly) error {
-	b := append(j.buf, `{"type":"anomaly","conn":`...)
+	j.buf = append(appendAnomalyFields(appendEventHeader(j.buf, "anomaly", c), a), "}\n"...)
+	return j.flush()
+}
+
+// appendEventHeader opens a streamed event line: its type and connection.
+func appendEventHeader(b []byte, typ string, c *tracker.Conn) []byte {
+	b = append(b, `{"type":"`...)
+	b = append(b, typ...)
+	b = append(b, `","conn":`...)
 	b = strconv.AppendUint(b, c.ID, 10)
 	b = append(b, `,"client":`...)
 	b = appendString(b, c.Client().String())
 	b = append(b, `,"server":`...)
 	b = appendString(b, c.Server().String())
-	b = append(b, ',')
-	b = appendAnomalyFields(b, a)
-	j.buf = append(b, "}\n"...)
-	return j.flush()
+	return append(b, ',')
 }
 
 // Pileup writes one {"type":"pileup"} line.
