@@ -164,6 +164,15 @@ func (j *JSON) Summary(s Summary) error {
 		b = append(b, `,"last_time":`...)
 		b = appendTime(b, s.LastTime)
 	}
+	if k := s.Kernel; k != nil {
+		b = append(b, `,"kernel":{"received":`...)
+		b = strconv.AppendUint(b, k.Received, 10)
+		b = append(b, `,"dropped":`...)
+		b = strconv.AppendUint(b, k.Dropped, 10)
+		b = append(b, `,"if_dropped":`...)
+		b = strconv.AppendUint(b, k.IfDropped, 10)
+		b = append(b, '}')
+	}
 	if len(s.Notes) > 0 {
 		b = append(b, `,"notes":[`...)
 		for i, n := range s.Notes {

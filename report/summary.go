@@ -26,8 +26,16 @@ type Input struct {
 	Evicted      int               // connections pushed out of the full flow table
 	FirstTime    int64             // ns; 0 when nothing was read
 	LastTime     int64
-	Notes        []string // per-file remarks (e.g. packets on an unsupported link type)
-	Error        string   // set when reading stopped early: the results cover what came before
+	Notes        []string      // per-file remarks (e.g. packets on an unsupported link type)
+	Kernel       *KernelCounts // live capture: what the kernel counted; nil for files
+	Error        string        // set when reading stopped early: the results cover what came before
+}
+
+// KernelCounts are libpcap's statistics of a live capture.
+type KernelCounts struct {
+	Received  uint64 // packets the kernel passed to the capture
+	Dropped   uint64 // dropped because the capture buffer was full
+	IfDropped uint64 // dropped by the interface or its driver
 }
 
 // SkippedReasons is the fixed order in which skip reasons are shown.

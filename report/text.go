@@ -117,6 +117,13 @@ func (t *Text) Summary(s Summary) {
 	if s.FirstTime != 0 {
 		t.printf("  span        %s – %s (%s)\n", fmtClock(s.FirstTime), fmtClock(s.LastTime), fmtDur(s.LastTime-s.FirstTime))
 	}
+	if k := s.Kernel; k != nil {
+		drops := fmt.Sprintf("%d dropped (buffer full), %d dropped by the interface", k.Dropped, k.IfDropped)
+		if k.Dropped+k.IfDropped > 0 {
+			drops = p.sevWarning.Sprint(drops)
+		}
+		t.printf("  kernel      %d packets received, %s\n", k.Received, drops)
+	}
 	for _, n := range s.Notes {
 		t.printf("  note        %s\n", Escape(n))
 	}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -408,7 +407,7 @@ capture:
 		}
 	}
 	if k, err := src.Kernel(); err == nil {
-		in.Notes = append(in.Notes, kernelNote(k))
+		in.Kernel = &report.KernelCounts{Received: k.Received, Dropped: k.Dropped, IfDropped: k.IfDropped}
 	}
 	if readErr != nil {
 		in.Error = readErr.Error()
@@ -417,13 +416,6 @@ capture:
 		readErr = fmt.Errorf("writing events: %w", events.err)
 	}
 	return summary.result(in, tr.Pileups()), readErr
-}
-
-// kernelNote reports the kernel's counts in the summary's notes.
-func kernelNote(k capture.KernelStats) string {
-	return "kernel: " + strconv.FormatUint(k.Received, 10) + " packets received, " +
-		strconv.FormatUint(k.Dropped, 10) + " dropped (buffer full), " +
-		strconv.FormatUint(k.IfDropped, 10) + " dropped by the interface"
 }
 
 // writeFinal prints the closing summary as 'tcptrace read' does. In JSON
