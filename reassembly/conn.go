@@ -439,8 +439,11 @@ func (c *Conn) ack(side int, seg *tcp.Segment, st *Stats) Class {
 	var cls Class
 	if a > p.nxt {
 		if p.flags&lastProbeByte != 0 && a == p.nxt+1 {
-			// The receiver took the zero-window probe's byte.
+			// The receiver took the zero-window probe's byte. It is
+			// counted here, so the sender's next segment must not count
+			// it again as a probe byte whose ACK was missed.
 			p.nxt = a
+			p.flags &^= lastProbeByte
 			ps.UniqueBytes++
 		} else {
 			cls |= AckUnseenSegment
