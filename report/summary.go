@@ -5,6 +5,7 @@
 package report
 
 import (
+	"cmp"
 	"maps"
 	"math"
 	"slices"
@@ -227,9 +228,13 @@ func percentiles(ms []float64) Percentiles {
 	}
 	v := slices.Clone(ms)
 	slices.Sort(v)
-	rank := func(p float64) float64 {
-		i := int(math.Ceil(p/100*float64(len(v)))) - 1
-		return v[max(i, 0)]
-	}
-	return Percentiles{Samples: len(v), P50: rank(50), P90: rank(90), P99: rank(99), Max: v[len(v)-1]}
+	return Percentiles{Samples: len(v), P50: NearestRank(v, 50), P90: NearestRank(v, 90), P99: NearestRank(v, 99), Max: v[len(v)-1]}
+}
+
+// NearestRank is the nearest-rank percentile of sorted values: the smallest
+// value with at least p% of the values at or below it. It always returns a
+// measured value, never an interpolation. sorted must not be empty.
+func NearestRank[T cmp.Ordered](sorted []T, p float64) T {
+	i := int(math.Ceil(p/100*float64(len(sorted)))) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
 }

@@ -187,7 +187,7 @@ func (t *metricTally) metrics(s report.Summary) metricSet {
 		ns := t.latencies[i]
 		slices.Sort(ns)
 		for _, p := range percentiles {
-			m[f.name+"_"+p.suffix] = roundTo(float64(nearestRank(ns, p.p))/1e6, 3)
+			m[f.name+"_"+p.suffix] = roundTo(float64(report.NearestRank(ns, p.p))/1e6, 3)
 		}
 	}
 	return m
@@ -224,14 +224,6 @@ func handshakeOf(c *tracker.Conn) (handshake, bool) {
 		return h, false
 	}
 	return h, true
-}
-
-// nearestRank is the nearest-rank percentile of sorted values: the smallest
-// value with at least p% of the values at or below it. It always returns a
-// measured value, never an interpolation.
-func nearestRank(sorted []int64, p float64) int64 {
-	i := int(math.Ceil(p/100*float64(len(sorted)))) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
 }
 
 // roundTo rounds to the given number of decimals, so that files written from

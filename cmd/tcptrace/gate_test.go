@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tcptrace/tcptrace/report"
 	"github.com/tcptrace/tcptrace/tracker"
 )
 
@@ -188,11 +189,11 @@ func TestNearestRank(t *testing.T) {
 		p    float64
 		want int64
 	}{{50, 50}, {90, 90}, {99, 100}, {100, 100}, {1, 10}, {10, 10}, {11, 20}} {
-		if got := nearestRank(vals, tt.p); got != tt.want {
+		if got := report.NearestRank(vals, tt.p); got != tt.want {
 			t.Errorf("p%v = %d, want %d", tt.p, got, tt.want)
 		}
 	}
-	if got := nearestRank([]int64{7}, 99); got != 7 {
+	if got := report.NearestRank([]int64{7}, 99); got != 7 {
 		t.Errorf("one value: %d", got)
 	}
 }
