@@ -262,6 +262,22 @@ func (s *source) close() error {
 // in the merged input. At the end it returns io.EOF; on damage a *FileError,
 // after every complete packet before the damage. Both are sticky.
 func (r *Reader) Next(seg *tcp.Segment) (Kind, error) {
+	return r.next(seg)
+}
+
+// Read decodes up to len(segs) packets into segs and their kinds into kinds
+// (which must be as long), as that many calls of Next would, and returns how
+// many it decoded and what stopped it early (io.EOF, damage).
+func (r *Reader) Read(segs []tcp.Segment, kinds []Kind) (n int, err error) {
+	for ; n < len(segs); n++ {
+		if kinds[n], err = r.next(&segs[n]); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func (r *Reader) next(seg *tcp.Segment) (Kind, error) {
 	if r.err != nil {
 		return KindUndecodable, r.err
 	}

@@ -552,6 +552,32 @@ func TestBufferBoundaries(t *testing.T) {
 					t.Fatalf("packet %d:\n got %+v\nwant %+v", i+1, got[i], want[i])
 				}
 			}
+
+			// Read in batches hands out the same packets as Next.
+			r2, err := Files([]string{writeTemp(t, "big", tc.file)}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r2.Close()
+			segs, kinds := make([]tcp.Segment, 7), make([]Kind, 7)
+			i := 0
+			for {
+				n, err := r2.Read(segs, kinds)
+				for j := 0; j < n; j, i = j+1, i+1 {
+					if kinds[j] != got[i].kind || segs[j] != got[i].seg {
+						t.Fatalf("batch read, packet %d:\n got %v %+v\nwant %+v", i+1, kinds[j], segs[j], got[i])
+					}
+				}
+				if err == io.EOF {
+					break
+				}
+				if err != nil || n != len(segs) {
+					t.Fatalf("batch read: %d of %d, %v", n, len(segs), err)
+				}
+			}
+			if i != len(got) {
+				t.Fatalf("batch read %d packets, want %d", i, len(got))
+			}
 		})
 	}
 }

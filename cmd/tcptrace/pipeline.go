@@ -31,13 +31,15 @@ func defaultWorkers() int { return runtime.GOMAXPROCS(0) }
 // number of workers. Batches are recycled: nothing is allocated per packet.
 func eachPacket(r *capture.Reader, workers int, fn func(capture.Kind, *tcp.Segment)) error {
 	if workers <= 1 {
-		var seg tcp.Segment
+		b := new(batch)
 		for {
-			kind, err := r.Next(&seg)
-			if err != nil {
-				return endOfInput(err)
+			b.n, b.err = r.Read(b.segs[:], b.kinds[:])
+			for i := 0; i < b.n; i++ {
+				fn(b.kinds[i], &b.segs[i])
 			}
-			fn(kind, &seg)
+			if b.err != nil {
+				return endOfInput(b.err)
+			}
 		}
 	}
 	const depth = 4
@@ -57,16 +59,7 @@ func eachPacket(r *capture.Reader, workers int, fn func(capture.Kind, *tcp.Segme
 			case <-stop:
 				return
 			}
-			b.n, b.err = 0, nil
-			for b.n < batchSize {
-				kind, err := r.Next(&b.segs[b.n])
-				if err != nil {
-					b.err = err
-					break
-				}
-				b.kinds[b.n] = kind
-				b.n++
-			}
+			b.n, b.err = r.Read(b.segs[:], b.kinds[:])
 			full <- b
 			if b.err != nil {
 				return
