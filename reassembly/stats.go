@@ -15,11 +15,14 @@ import (
 // timed, SACK blocks), allocated on first use and dropped by Compact when no
 // data can follow; see the package documentation for its size.
 type Stats struct {
+	// cold is first: an embedding struct that puts its own pointers
+	// before Stats keeps the garbage collector's scan short.
+	cold *[2]coldDir // per direction of data, like Dir; nil until needed
+
 	Dir       [2]DirStats // indexed by side: 0 client, 1 server
 	Handshake Handshake
 
-	cold *[2]coldDir // per direction of data, like Dir; nil until needed
-	hs   handshakeState
+	hs handshakeState
 }
 
 // colds returns the in-flight state, allocating it on first use.

@@ -37,7 +37,6 @@ const (
 // observer knows of its sequence space. Only State and the counters are
 // meant for renderers.
 type Endpoint struct {
-	Addr    netip.AddrPort
 	State   State
 	Initial State // the state before its first transition
 	Since   int64 // when State was entered (ns)
@@ -82,6 +81,8 @@ type Endpoint struct {
 	ctlGap       int64 // the interval between its last two copies of one
 	firstSYNTime int64
 	synAckTime   int64
+
+	Addr netip.AddrPort // last: the only pointer (see Conn)
 }
 
 // deferredReceipt is a transition held back until confirmed.
@@ -122,36 +123,41 @@ func (r EndReason) String() string {
 // Transition is one committed state change of one endpoint.
 type Transition struct {
 	Time     int64     // ns
-	Side     Side      // whose state changed
-	From, To State     // RFC 9293 names
 	Packet   uint64    // the packet that caused it; 0 for a timer or the end of the capture
-	Flags    tcp.Flags // that packet's flags
 	InFrom   int64     // how long the endpoint had been in From (ns)
 	Note     string    // why, where it is not the plain table rule (corrections, timers)
+	Side     Side      // whose state changed
+	From, To State     // RFC 9293 names
+	Flags    tcp.Flags // that packet's flags
+	// (Field order packs it into 48 bytes; every connection keeps ~11.)
 }
 
 // Conn is one TCP connection: a 4-tuple and an instance, with both endpoints.
 type Conn struct {
-	ID          uint64 // 1-based, in order of first packet
+	// The fields holding pointers come first, so that the garbage
+	// collector, which scans an object only up to its last pointer, reads
+	// a third of a Conn instead of most of it (Endpoint keeps its address
+	// last and Stats its pointer first for the same reason).
+	Transitions []Transition
+	Anomalies   []Anomaly
+	ref         *connRef
 	Ends        [2]Endpoint
+	// Seq is the sequence analysis of both directions: segment classes,
+	// byte counts, windows, round-trip times, handshake timing.
+	Seq reassembly.Stats
+
+	ID          uint64 // 1-based, in order of first packet
 	FirstSeen   int64
 	LastSeen    int64
 	FirstPacket uint64
 	LastPacket  uint64 // the last packet that belonged to it
 	Midstream   bool
-	Transitions []Transition
-	Anomalies   []Anomaly
 
 	// Ended says how the connection's record ended; StillOpen while the
 	// tracker follows it.
 	Ended EndReason
 
-	// Seq is the sequence analysis of both directions: segment classes,
-	// byte counts, windows, round-trip times, handshake timing.
-	Seq reassembly.Stats
-
 	key  flowKey
-	ref  *connRef
 	seq  reassembly.Conn
 	zeek zeekConn
 	// halfClosed points into Anomalies once half_closed was reported, so its

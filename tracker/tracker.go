@@ -798,11 +798,17 @@ func (t *Tracker) setState(c *Conn, s Side, to State, at int64, pkt uint64, flag
 	if to != Closed {
 		e.closedBy = notClosed
 	}
-	if c.Transitions == nil {
-		// A whole connection makes about eight transitions: one allocation
-		// for the common case instead of four doublings. (SYN floods and
-		// scans do not get here until their embryos hatch.)
-		c.Transitions = make([]Transition, 0, 8)
+	switch len(c.Transitions) {
+	case 0:
+		// Refused, reset and unanswered connections stop at two to four
+		// transitions; a whole connection, closed and through TIME_WAIT,
+		// makes eleven. Two allocations in either case instead of doublings
+		// from one, and no more than a quarter of the space unused.
+		c.Transitions = make([]Transition, 0, 4)
+	case cap(c.Transitions):
+		if len(c.Transitions) == 4 {
+			c.Transitions = append(make([]Transition, 0, 12), c.Transitions...)
+		}
 	}
 	c.Transitions = append(c.Transitions, tr)
 	if doneWithData(to) && doneWithData(c.Ends[s.peer()].State) {
