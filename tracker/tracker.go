@@ -149,8 +149,7 @@ func (t *Tracker) Process(seg *tcp.Segment) {
 				e.add(seg)
 				return
 			}
-			t.hatch(e)
-			c = t.flows[key]
+			c = t.hatch(e)
 		} else if cls == clsSYN && invalid == "" && t.cfg.OnTransition == nil && t.cfg.OnAnomaly == nil {
 			// Embryos hold events back until they hatch, so a streaming
 			// consumer (live mode) gets full connections from the start.
@@ -162,8 +161,8 @@ func (t *Tracker) Process(seg *tcp.Segment) {
 }
 
 // segment applies one segment to its connection (c may be nil: connFor
-// finds or starts it).
-func (t *Tracker) segment(c *Conn, key flowKey, seg *tcp.Segment, cls class, invalid string) {
+// finds or starts it) and returns the connection it went to.
+func (t *Tracker) segment(c *Conn, key flowKey, seg *tcp.Segment, cls class, invalid string) *Conn {
 	c = t.connFor(c, key, seg, cls, invalid)
 	s := c.sideOf(seg.Src)
 	snd := &c.Ends[s]
@@ -182,14 +181,15 @@ func (t *Tracker) segment(c *Conn, key flowKey, seg *tcp.Segment, cls class, inv
 
 	if invalid != "" {
 		t.anomaly(c, InvalidFlags, Warning, s, seg, fmt.Sprintf("%s sent %s: %s", s, seg.Flags, invalid))
-		return
+		return c
 	}
 	if seqCls.Has(reassembly.HardwareDuplicate) {
 		// The same packet captured twice (a mirror port, two interfaces):
 		// not a retransmission, and no evidence of anything.
-		return
+		return c
 	}
 	t.apply(c, s, cls, seg)
+	return c
 }
 
 // connFor finds the connection a segment belongs to, starting a new one for
@@ -207,7 +207,7 @@ func (t *Tracker) connFor(c *Conn, key flowKey, seg *tcp.Segment, cls class, inv
 			return c
 		}
 	}
-	n := t.newConn(key, seg)
+	n := t.newConn(key, seg, c != nil)
 	switch {
 	case invalid != "" || cls == clsSYN:
 		n.Ends[Client].Addr, n.Ends[Server].Addr = seg.Src, seg.Dst
@@ -243,7 +243,9 @@ func serverLike(a, b uint16) bool {
 	return a < b
 }
 
-func (t *Tracker) newConn(key flowKey, seg *tcp.Segment) *Conn {
+// newConn starts a connection on key; replacing says the flow table holds
+// one there already (so no room has to be made).
+func (t *Tracker) newConn(key flowKey, seg *tcp.Segment, replacing bool) *Conn {
 	if e := t.hatching; e != nil {
 		// Hatching an embryo: it already has its id, its place in the idle
 		// heap and its count among the live connections.
@@ -253,7 +255,7 @@ func (t *Tracker) newConn(key flowKey, seg *tcp.Segment) *Conn {
 		t.addConn(c, seg)
 		return c
 	}
-	if _, replacing := t.flows[key]; !replacing {
+	if !replacing {
 		t.makeRoom()
 	}
 	t.nextID++
@@ -323,18 +325,29 @@ func (t *Tracker) conceive(key flowKey, seg *tcp.Segment) {
 	heap.Push(&t.idle, idleEntry{at: seg.Time + int64(t.cfg.IdleTimeout), ref: e.ref})
 }
 
-// hatch turns an embryo into a connection by replaying its SYNs.
+// hatch turns an embryo into a connection by replaying its SYNs, and
+// returns the connection now on its 4-tuple. (An embryo's 4-tuple has no
+// connection: flows and embryos never share a key.)
 func (t *Tracker) hatch(e *embryo) *Conn {
 	delete(t.embryos, e.key)
+	var c *Conn
 	for i := range e.syns {
 		seg := &e.syns[i]
 		if i == 0 {
 			t.hatching = e
 		}
 		cls, invalid := classify(seg.Flags)
-		t.segment(t.flows[e.key], e.key, seg, cls, invalid)
+		c = live(t.segment(live(c), e.key, seg, cls, invalid))
 	}
-	return e.ref.c
+	return c
+}
+
+// live returns c, or nil when c is over (no longer on its 4-tuple).
+func live(c *Conn) *Conn {
+	if c != nil && c.Ended != StillOpen {
+		return nil
+	}
+	return c
 }
 
 // resolve returns the connection a heap entry points at, hatching an
@@ -476,7 +489,8 @@ func (t *Tracker) reuse(old *Conn, key flowKey, seg *tcp.Segment) *Conn {
 			t.setState(old, Side(s), Closed, seg.Time, seg.Packet, seg.Flags, fmt.Sprintf("4-tuple reused by connection %d", t.nextID+1))
 		}
 	}
-	n := t.newConn(key, seg)
+	_, replacing := t.flows[key] // setState may have ended old
+	n := t.newConn(key, seg, replacing)
 	n.Ends[Client].Addr, n.Ends[Server].Addr = seg.Src, seg.Dst
 	if len(open) > 0 {
 		sev := Warning

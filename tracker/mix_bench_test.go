@@ -1,0 +1,66 @@
+package tracker_test
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/tcptrace/tcptrace/capture"
+	"github.com/tcptrace/tcptrace/synth"
+	"github.com/tcptrace/tcptrace/tcp"
+	"github.com/tcptrace/tcptrace/tracker"
+)
+
+// mixSegments decodes the benchmark mix (deterministic) into memory, so
+// that BenchmarkProcessMix times the tracker alone.
+func mixSegments(b *testing.B, packets int) []tcp.Segment {
+	b.Helper()
+	var buf bytes.Buffer
+	if _, err := synth.WriteMix(&buf, synth.DefaultMix(1, packets)); err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "mix.pcap")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	r, err := capture.Files([]string{path}, capture.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	segs := make([]tcp.Segment, 0, packets)
+	for {
+		var seg tcp.Segment
+		kind, err := r.Next(&seg)
+		if err == io.EOF {
+			return segs
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		if kind == capture.KindTCP {
+			segs = append(segs, seg)
+		}
+	}
+}
+
+// BenchmarkProcessMix tracks the benchmark mix of the speed goals (1,000
+// connections at once, handshakes, bulk data, losses, resets, scans) from
+// memory: the tracker's share of a run, per packet and per connection.
+func BenchmarkProcessMix(b *testing.B) {
+	segs := mixSegments(b, 500_000)
+	b.ReportAllocs()
+	n, conns := 0, 0
+	for b.Loop() {
+		tr := tracker.New(tracker.Config{OnDone: func(*tracker.Conn) { conns++ }})
+		for i := range segs {
+			tr.Process(&segs[i])
+		}
+		tr.Finish()
+		n += len(segs)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/pkt")
+	b.ReportMetric(float64(n)/float64(conns), "pkts/conn")
+}
