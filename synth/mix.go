@@ -74,7 +74,9 @@ type Stats struct {
 	Bytes       int64 // frame bytes (every frame is captured whole)
 	IPv6Packets int64
 	Connections [NumKinds]int64 // connections begun, by kind; a scan counts once
-	Probes      int64           // scan or flood SYNs, each on its own 4-tuple
+	Probes      int64           // scan or flood SYNs, each on its own 4-tuple (a SYN sent again is not counted)
+	HalfOpen    int64           // flood: 4-tuples the target answered with SYN-ACK, left in SYN_RCVD
+	Refused     int64           // flood: 4-tuples the target answered with RST,ACK
 	Duration    time.Duration   // capture time from the first packet to the last
 }
 
@@ -97,6 +99,12 @@ func (s Stats) String() string {
 	}
 	if s.Probes > 0 {
 		fmt.Fprintf(&b, ", %d probes", s.Probes)
+	}
+	if s.HalfOpen > 0 {
+		fmt.Fprintf(&b, ", %d half-open", s.HalfOpen)
+	}
+	if s.Refused > 0 {
+		fmt.Fprintf(&b, ", %d refused", s.Refused)
 	}
 	return b.String()
 }

@@ -1,5 +1,6 @@
 // Command tcpsynth writes synthetic TCP captures for benchmarks and tests:
-// a deterministic mix of connections, or a SYN flood.
+// a deterministic mix of connections, or a SYN flood (plain, or realistic:
+// a listening server's SYN-ACK retransmissions and a port scan).
 package main
 
 import (
@@ -19,10 +20,26 @@ const usage = `usage: tcpsynth [flags] -o FILE
 Writes a classic pcap (Ethernet) of synthetic TCP traffic. The same flags
 always give the same bytes.
 
+A plain flood (-flood) is one SYN per spoofed 4-tuple, a share of them
+answered by RST,ACK (-rst). A realistic flood (-realistic, which implies
+-flood) is what a server without SYN cookies sees: each flood SYN answered
+by a SYN-ACK (-synack) that its timer retransmits 1 s, 2 s, 4 s ... later
+(-synack-retries, Linux's tcp_synack_retries), some SYNs sent twice by the
+attacker (-syn-retry), and port-scan probes to closed ports answered by
+RST,ACK (-scan): about 4.15 packets per connection. Its defaults are
+-rate 50000 -synack 0.9 -synack-retries 5 -syn-retry 0.2 -scan 0.55; any of
+these flags given overrides them. Once SYN-ACKs, SYNs sent twice or scans
+are in, new 4-tuples stop when the packets planned reach -packets, and the
+capture ends with the last connections' retransmissions (31 s of them with
+5 retries): every connection is complete. The summary line counts the
+distinct connections (4-tuples).
+
 Examples:
   tcpsynth -packets 10000000 -o mix.pcap            # the benchmark mix
   tcpsynth -seed 7 -packets 1000000 -ipv6 0.5 -o m.pcap
+  tcpsynth -realistic -packets 5000000 -o flood.pcap # the benchmark flood: 1.2 M connections
   tcpsynth -flood -packets 5000000 -rst 0.3 -o flood.pcap
+  tcpsynth -realistic -synack-retries 2 -scan 0.2 -packets 100000 -o f.pcap
   tcpsynth -packets 1000 -o - | tcpdump -r - -c 5
 
 Flags:
@@ -55,8 +72,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	conns := fs.Int("connections", 1000, "connections open at once (mix)")
 	ipv6 := fs.Float64("ipv6", 0.2, "share of connections over IPv6 (mix)")
 	flood := fs.Bool("flood", false, "write a SYN flood instead of the mix")
+	realistic := fs.Bool("realistic", false, "write the realistic flood (implies -flood; see above)")
 	rst := fs.Float64("rst", 0, "share of flood SYNs answered with RST,ACK")
-	rate := fs.Int("rate", 1_000_000, "flood SYNs per second of capture time")
+	rate := fs.Int("rate", 1_000_000, "new flood 4-tuples (first SYNs) per second of capture time (-realistic: 50000)")
+	synack := fs.Float64("synack", 0, "share of flood SYNs answered with SYN-ACK (-realistic: 0.9)")
+	synackRetries := fs.Int("synack-retries", 0, "SYN-ACK retransmissions, 1 s, 2 s, 4 s ... apart (-realistic: 5)")
+	synRetry := fs.Float64("syn-retry", 0, "share of flood SYNs the attacker sends twice (-realistic: 0.2)")
+	scan := fs.Float64("scan", 0, "share of flood 4-tuples that are scan probes refused by RST,ACK (-realistic: 0.55)")
 	nanos := fs.Bool("ns", false, "nanosecond timestamps")
 	out := fs.String("o", "", "output file, - for standard output")
 	quiet := fs.Bool("q", false, "do not print statistics")
@@ -85,9 +107,29 @@ func run(args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	var st synth.Stats
 	var err error
-	if *flood {
-		st, err = synth.WriteSYNFlood(bw, synth.FloodConfig{Seed: *seed, Packets: *packets, RSTShare: *rst,
-			Rate: *rate, Nanoseconds: *nanos})
+	if *flood || *realistic {
+		cfg := synth.FloodConfig{Seed: *seed, Packets: *packets}
+		if *realistic {
+			cfg = synth.RealisticFlood(*seed, *packets)
+		}
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "rst":
+				cfg.RSTShare = *rst
+			case "rate":
+				cfg.Rate = *rate
+			case "synack":
+				cfg.SYNACKShare = *synack
+			case "synack-retries":
+				cfg.SYNACKRetries = *synackRetries
+			case "syn-retry":
+				cfg.SYNRetryShare = *synRetry
+			case "scan":
+				cfg.ScanShare = *scan
+			}
+		})
+		cfg.Nanoseconds = *nanos
+		st, err = synth.WriteSYNFlood(bw, cfg)
 	} else {
 		cfg := synth.DefaultMix(*seed, *packets)
 		cfg.Connections, cfg.IPv6Share, cfg.Nanoseconds = *conns, *ipv6, *nanos
@@ -106,8 +148,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if !*quiet {
 		d := time.Since(start)
-		fmt.Fprintf(stderr, "tcpsynth: %v\ntcpsynth: written in %v (%.2f M packets/s)\n",
-			st, d.Round(time.Millisecond), float64(st.Packets)/d.Seconds()/1e6)
+		summary := st.String()
+		if (*flood || *realistic) && st.Probes > 0 {
+			summary += fmt.Sprintf("; %d distinct connections, %.2f packets each", st.Probes,
+				float64(st.Packets)/float64(st.Probes))
+		}
+		fmt.Fprintf(stderr, "tcpsynth: %s\ntcpsynth: written in %v (%.2f M packets/s)\n",
+			summary, d.Round(time.Millisecond), float64(st.Packets)/d.Seconds()/1e6)
 	}
 	return nil
 }

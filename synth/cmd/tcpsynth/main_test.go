@@ -29,6 +29,20 @@ func TestRun(t *testing.T) {
 			}},
 		{name: "flood to stdout, nanoseconds", args: []string{"-flood", "-rst", "0.5", "-packets", "300", "-ns", "-q", "-o", "-"},
 			check: func(t *testing.T, stdout []byte) { checkPcap(t, stdout, 0xa1b23c4d) }},
+		{name: "realistic flood", args: []string{"-realistic", "-packets", "20000", "-o", filepath.Join(dir, "flood.pcap")},
+			stderr: "distinct connections, 4.1", check: func(t *testing.T, _ []byte) {
+				b, err := os.ReadFile(filepath.Join(dir, "flood.pcap"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkPcap(t, b, 0xa1b2c3d4)
+			}},
+		{name: "flags override the realistic flood", args: []string{"-realistic", "-scan", "0", "-synack", "1", "-syn-retry", "0",
+			"-synack-retries", "2", "-rate", "1000", "-packets", "4000", "-o", "-"},
+			stderr: "1000 probes, 1000 half-open; 1000 distinct connections, 4.00 packets each"},
+		{name: "plain flood summary", args: []string{"-flood", "-rst", "1", "-packets", "4000", "-o", "-"},
+			stderr: "refused; 2012 distinct connections, 1.99 packets each"},
+		{name: "bad flood share", args: []string{"-realistic", "-scan", "2", "-packets", "10", "-o", "-"}, wantErr: errAny},
 		{name: "no output", args: []string{"-packets", "10"}, wantErr: errUsage, stderr: "need -o"},
 		{name: "stray argument", args: []string{"-o", "x", "y"}, wantErr: errUsage, stderr: "hint:"},
 		{name: "bad flag", args: []string{"-nope"}, wantErr: errUsage, stderr: "Examples:"},
