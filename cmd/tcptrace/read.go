@@ -41,6 +41,9 @@ type readOptions struct {
 	// stream, when set, receives each connection as it ends and analyse
 	// keeps none: memory follows the live connections (JSON output).
 	stream func(*tracker.Conn)
+	// streamDone, when set, is called once the tracker has handed over its
+	// last connection, and returns when stream has seen them all.
+	streamDone func()
 }
 
 func cmdRead(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -83,6 +86,12 @@ func cmdRead(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if o.format == "json" && rules.empty() && len(o.conns) == 0 {
 		out = newJSONStream(stdout)
 		o.stream = out.conn
+		if o.workers > 1 {
+			stage := startConnStage(out.conn)
+			defer stage.close()
+			o.stream = stage.add
+			o.streamDone = stage.close
+		}
 	}
 	res, readErr := analyse(fs.Args(), o)
 	if res == nil {
@@ -222,6 +231,9 @@ func analyse(files []string, o readOptions) (*result, error) {
 		}
 	})
 	tr.Finish()
+	if o.streamDone != nil {
+		o.streamDone()
+	}
 	st := r.Stats()
 	in := report.Input{
 		Files:        files,
