@@ -32,14 +32,15 @@ func startConnStage(consume func(*tracker.Conn)) *connStage {
 		s.free <- make([]*tracker.Conn, 0, connBatch)
 	}
 	s.batch = make([]*tracker.Conn, 0, connBatch)
+	full, free, done := s.full, s.free, s.done // close clears s.full
 	go func() {
-		defer close(s.done)
-		for b := range s.full {
+		defer close(done)
+		for b := range full {
 			for i, c := range b {
 				consume(c)
 				b[i] = nil
 			}
-			s.free <- b[:0]
+			free <- b[:0]
 		}
 	}()
 	return s
