@@ -64,7 +64,7 @@ const closeLinger = int64(5 * time.Second)
 type Tracker struct {
 	cfg     Config
 	flows   map[flowKey]*Conn
-	embryos map[flowKey]*embryo // connections seen only as SYNs so far
+	embryos map[flowKey]*embryo // connections seen only as SYNs and SYN-ACKs so far
 	// hatching is the embryo whose first SYN is being replayed: newConn
 	// gives its connection the embryo's id and place.
 	hatching *embryo
@@ -145,8 +145,8 @@ func (t *Tracker) Process(seg *tcp.Segment) {
 	c := t.flows[key]
 	if c == nil {
 		if e := t.embryos[key]; e != nil {
-			if e.repeats(seg, cls, invalid) {
-				e.add(seg)
+			if e.absorbs(seg, cls, invalid) {
+				e.add(seg, t.now)
 				return
 			}
 			c = t.hatch(e)
@@ -280,66 +280,147 @@ func (t *Tracker) addConn(c *Conn, seg *tcp.Segment) {
 // makeRoom evicts the least recently active connection when the table is
 // full.
 func (t *Tracker) makeRoom() {
-	if len(t.flows)+len(t.embryos) >= t.cfg.MaxConnections {
+	if len(t.flows)+len(t.embryos)/embryoWeight >= t.cfg.MaxConnections {
 		t.evictOldest()
 	}
 }
 
-// maxEmbryoSYNs is how many copies of its SYN an embryo keeps; the next one
-// hatches it (a client that persistent is not a flood).
-const maxEmbryoSYNs = 8
+// maxEmbryoSegments is how many segments an embryo keeps; the next one
+// hatches it (a handshake that persistent is not a flood).
+const maxEmbryoSegments = 16
 
-// embryo is a connection of which only its client's SYN (and copies of it)
-// has been seen. A SYN flood or a scan leaves millions of these and most
-// never go further, so they wait in a compact form — the SYN segments
-// themselves, a few hundred bytes instead of a full connection — and hatch
-// into a Conn, by replaying those segments, when anything else happens on
-// their 4-tuple, when they end, or when the capture ends. The result is
-// exactly what processing the SYNs at once would have given.
+// embryoWeight is how many embryos count as one connection against
+// Config.MaxConnections: they are that much smaller, and a flood's
+// half-open connections should not push each other out of the table (an
+// evicted one that is heard of again, by a retransmitted SYN-ACK, comes back
+// as a second, midstream connection).
+const embryoWeight = 4
+
+// embryo is a connection of which only the opening of the handshake has been
+// seen: its client's SYN, perhaps the server's SYN-ACK, and copies of them.
+// SYN floods, scans and unanswered SYNs leave millions of these and most
+// never go further, so they wait in a compact form — the two segments'
+// shapes and, per copy, only the fields a retransmission changes: ~250 bytes
+// for a SYN, ~550 for a half-open connection whose server retransmitted its
+// SYN-ACK five times, instead of ~3 KB — and hatch into a Conn, by replaying
+// them, when anything else happens on their 4-tuple, when they end, or when
+// the capture ends. The result is exactly what applying the segments at once
+// would have given (TestEmbryosChangeNothing): the replay fires this
+// connection's timers where the original order would have.
 type embryo struct {
-	id   uint64 // reserved at the first SYN, so ids stay in first-packet order
-	key  flowKey
-	syns []tcp.Segment
-	ref  *connRef
+	id             uint64 // reserved at the first SYN, so ids stay in first-packet order
+	key            flowKey
+	ref            *connRef
+	client, server netip.AddrPort // the SYN's source and destination
+	syn, synAck    segShape       // synAck is valid when hasSynAck
+	segs           []embryoSeg    // every segment, in arrival order
+	last           int64          // the latest segment time
+	hasSynAck      bool
 }
 
-// repeats reports whether seg is another copy of the embryo's SYN.
-func (e *embryo) repeats(seg *tcp.Segment, cls class, invalid string) bool {
-	first := &e.syns[0]
-	return cls == clsSYN && invalid == "" && seg.Src == first.Src && seg.Seq == first.Seq && len(e.syns) < maxEmbryoSYNs
+// segShape is what every copy of a SYN or SYN-ACK has in common.
+type segShape struct {
+	seq, ack          tcp.Seq
+	payloadLen, ipLen uint32
+	flags             tcp.Flags
+	mss               uint16
+	wscale            uint8
+	hasWScale, sackOK bool
+	hasTS, truncated  bool
 }
 
-func (e *embryo) add(seg *tcp.Segment) { e.syns = append(e.syns, *seg) }
+func shapeOf(seg *tcp.Segment) segShape {
+	o := &seg.Options
+	return segShape{seq: seg.Seq, ack: seg.Ack, payloadLen: seg.PayloadLen, ipLen: seg.IPLen, flags: seg.Flags,
+		mss: o.MSS, wscale: o.WScale, hasWScale: o.HasWScale, sackOK: o.SACKPermitted, hasTS: o.HasTimestamps, truncated: seg.Truncated}
+}
 
-func (e *embryo) lastSeen() int64 { return e.syns[len(e.syns)-1].Time }
+// embryoSeg is one segment of an embryo: what differs between copies.
+type embryoSeg struct {
+	now          int64 // the tracker's clock when it came: the replay fires the timers due by then
+	time         int64
+	packet       uint64
+	tsVal, tsEcr uint32
+	window       uint16
+	ipID         uint16
+	ttl          uint8
+	server       bool // sent by the server: a SYN-ACK
+}
+
+// absorbs reports whether seg is one more segment the embryo can hold: a
+// copy of its SYN, or the server's SYN-ACK or a copy of it.
+func (e *embryo) absorbs(seg *tcp.Segment, cls class, invalid string) bool {
+	if invalid != "" || seg.Options.NumSACK != 0 || len(e.segs) >= maxEmbryoSegments {
+		return false
+	}
+	switch {
+	case cls == clsSYN && seg.Src == e.client:
+		return shapeOf(seg) == e.syn
+	case cls == clsSYNACK && seg.Src == e.server:
+		return !e.hasSynAck || shapeOf(seg) == e.synAck
+	}
+	return false
+}
+
+// add keeps seg, which absorbs accepted (or which starts the embryo).
+func (e *embryo) add(seg *tcp.Segment, now int64) {
+	server := seg.Src != e.client
+	if server && !e.hasSynAck {
+		e.synAck, e.hasSynAck = shapeOf(seg), true
+	}
+	e.segs = append(e.segs, embryoSeg{now: now, time: seg.Time, packet: seg.Packet, tsVal: seg.Options.TSVal, tsEcr: seg.Options.TSEcr,
+		window: seg.Window, ipID: seg.IPID, ttl: seg.TTL, server: server})
+	e.last = max(e.last, seg.Time)
+}
+
+// segment rebuilds the i-th segment.
+func (e *embryo) segment(i int) tcp.Segment {
+	s := &e.segs[i]
+	src, dst, sh := e.client, e.server, &e.syn
+	if s.server {
+		src, dst, sh = e.server, e.client, &e.synAck
+	}
+	return tcp.Segment{Time: s.time, Packet: s.packet, Src: src, Dst: dst, Seq: sh.seq, Ack: sh.ack, Flags: sh.flags,
+		Window: s.window, PayloadLen: sh.payloadLen, IPLen: sh.ipLen, IPID: s.ipID, TTL: s.ttl, Truncated: sh.truncated,
+		Options: tcp.Options{MSS: sh.mss, WScale: sh.wscale, HasWScale: sh.hasWScale, SACKPermitted: sh.sackOK,
+			HasTimestamps: sh.hasTS, TSVal: s.tsVal, TSEcr: s.tsEcr}}
+}
+
+func (e *embryo) lastSeen() int64 { return e.last }
 
 // conceive starts an embryo for a SYN on an unknown 4-tuple.
 func (t *Tracker) conceive(key flowKey, seg *tcp.Segment) {
 	t.makeRoom()
 	t.nextID++
-	e := &embryo{id: t.nextID, key: key, syns: make([]tcp.Segment, 1)}
-	e.syns[0] = *seg
+	e := &embryo{id: t.nextID, key: key, client: seg.Src, server: seg.Dst, syn: shapeOf(seg), last: seg.Time}
+	e.add(seg, t.now)
 	e.ref = &connRef{e: e}
 	t.embryos[key] = e
 	t.live++
 	heap.Push(&t.idle, idleEntry{at: seg.Time + int64(t.cfg.IdleTimeout), ref: e.ref})
 }
 
-// hatch turns an embryo into a connection by replaying its SYNs, and
+// hatch turns an embryo into a connection by replaying its segments, and
 // returns the connection now on its 4-tuple. (An embryo's 4-tuple has no
 // connection: flows and embryos never share a key.)
 func (t *Tracker) hatch(e *embryo) *Conn {
 	delete(t.embryos, e.key)
 	var c *Conn
-	for i := range e.syns {
-		seg := &e.syns[i]
+	for i := range e.segs {
 		if i == 0 {
 			t.hatching = e
+		} else if now := e.segs[i].now; len(t.timers) > 0 && t.timers[0].at <= now {
+			t.fireTimers(now)
 		}
+		seg := e.segment(i)
 		cls, invalid := classify(seg.Flags)
-		c = live(t.segment(live(c), e.key, seg, cls, invalid))
+		c = live(t.segment(live(c), e.key, &seg, cls, invalid))
 	}
-	return c
+	// Every other connection's timers due by now have fired already.
+	if len(t.timers) > 0 && t.timers[0].at <= t.now {
+		t.fireTimers(t.now)
+	}
+	return live(c)
 }
 
 // live returns c, or nil when c is over (no longer on its 4-tuple).

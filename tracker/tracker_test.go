@@ -542,9 +542,11 @@ func TestLifecycle(t *testing.T) {
 		}
 	})
 	t.Run("a full table evicts the least recently active", func(t *testing.T) {
+		// SYN-only connections wait as embryos, four to a connection's
+		// room: a table of one holds four.
 		var done []*Conn
-		tr := New(Config{MaxConnections: 3, OnDone: func(c *Conn) { done = append(done, c) }})
-		for i := 0; i < 5; i++ {
+		tr := New(Config{MaxConnections: 1, OnDone: func(c *Conn) { done = append(done, c) }})
+		for i := 0; i < 6; i++ {
 			cli := netip.AddrPortFrom(cliAddr.Addr(), uint16(40000+i))
 			seg := segOf(i, pk{int64(i) * 10, Client, S, 1000, 0, 0}, cli, srvAddr)
 			tr.Process(&seg)
@@ -554,18 +556,33 @@ func TestLifecycle(t *testing.T) {
 				tr.Process(&seg)
 			}
 		}
-		if tr.Evicted() != 2 || tr.Live() != 3 {
-			t.Fatalf("evicted %d, live %d; want 2 and 3", tr.Evicted(), tr.Live())
+		if tr.Evicted() != 2 || tr.Live() != 4 {
+			t.Fatalf("evicted %d, live %d; want 2 and 4", tr.Evicted(), tr.Live())
 		}
 		if done[0].ID != 2 || done[1].ID != 3 {
 			t.Errorf("evicted connections %d and %d, want 2 and 3 (1 was active)", done[0].ID, done[1].ID)
 		}
 		tr.Finish()
-		if len(done) != 5 || done[2].Ended != EndedAtCaptureEnd || done[2].ID != 1 {
+		if len(done) != 6 || done[2].Ended != EndedAtCaptureEnd || done[2].ID != 1 {
 			t.Errorf("Finish must hand over the rest in id order")
 		}
 		if got := kindsOf(done[0]); got != "syn_unanswered/client/info" {
 			t.Errorf("an evicted connection's end-of-life anomalies are settled, got %q", got)
+		}
+	})
+	t.Run("established connections count one each", func(t *testing.T) {
+		var done []*Conn
+		tr := New(Config{MaxConnections: 3, OnDone: func(c *Conn) { done = append(done, c) }})
+		for i := 0; i < 5; i++ {
+			cli := netip.AddrPortFrom(cliAddr.Addr(), uint16(40000+i))
+			for j, p := range handshake {
+				p.ms += int64(i) * 10
+				seg := segOf(i*10+j, p, cli, srvAddr)
+				tr.Process(&seg)
+			}
+		}
+		if tr.Evicted() != 2 || tr.Live() != 3 || done[0].ID != 1 || done[1].ID != 2 {
+			t.Fatalf("evicted %d, live %d; want the two oldest of 5 evicted, 3 live", tr.Evicted(), tr.Live())
 		}
 	})
 }
