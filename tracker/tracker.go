@@ -13,6 +13,7 @@ import (
 	"cmp"
 	"container/heap"
 	"fmt"
+	"math"
 	"net/netip"
 	"slices"
 	"time"
@@ -145,7 +146,7 @@ func (t *Tracker) Process(seg *tcp.Segment) {
 	c := t.flows[key]
 	if c == nil {
 		if e := t.embryos[key]; e != nil {
-			if e.absorbs(seg, cls, invalid) {
+			if e.absorbs(seg, cls, invalid, t.now) {
 				e.add(seg, t.now)
 				return
 			}
@@ -314,7 +315,7 @@ type embryo struct {
 	client, server netip.AddrPort // the SYN's source and destination
 	syn, synAck    segShape       // synAck is valid when hasSynAck
 	segs           []embryoSeg    // every segment, in arrival order
-	last           int64          // the latest segment time
+	packet         uint64         // the first segment's packet number
 	hasSynAck      bool
 }
 
@@ -335,11 +336,12 @@ func shapeOf(seg *tcp.Segment) segShape {
 		mss: o.MSS, wscale: o.WScale, hasWScale: o.HasWScale, sackOK: o.SACKPermitted, hasTS: o.HasTimestamps, truncated: seg.Truncated}
 }
 
-// embryoSeg is one segment of an embryo: what differs between copies.
+// embryoSeg is one segment of an embryo: what differs between copies, in
+// 32 bytes.
 type embryoSeg struct {
-	now          int64 // the tracker's clock when it came: the replay fires the timers due by then
 	time         int64
-	packet       uint64
+	packet       uint32 // after the embryo's first packet
+	behind       uint32 // how far the tracker's clock was ahead of time (ns): the replay fires the timers due by then
 	tsVal, tsEcr uint32
 	window       uint16
 	ipID         uint16
@@ -349,8 +351,9 @@ type embryoSeg struct {
 
 // absorbs reports whether seg is one more segment the embryo can hold: a
 // copy of its SYN, or the server's SYN-ACK or a copy of it.
-func (e *embryo) absorbs(seg *tcp.Segment, cls class, invalid string) bool {
-	if invalid != "" || seg.Options.NumSACK != 0 || len(e.segs) >= maxEmbryoSegments {
+func (e *embryo) absorbs(seg *tcp.Segment, cls class, invalid string, now int64) bool {
+	if invalid != "" || seg.Options.NumSACK != 0 || len(e.segs) >= maxEmbryoSegments ||
+		seg.Packet-e.packet > math.MaxUint32 || now-seg.Time > math.MaxUint32 {
 		return false
 	}
 	switch {
@@ -368,9 +371,8 @@ func (e *embryo) add(seg *tcp.Segment, now int64) {
 	if server && !e.hasSynAck {
 		e.synAck, e.hasSynAck = shapeOf(seg), true
 	}
-	e.segs = append(e.segs, embryoSeg{now: now, time: seg.Time, packet: seg.Packet, tsVal: seg.Options.TSVal, tsEcr: seg.Options.TSEcr,
-		window: seg.Window, ipID: seg.IPID, ttl: seg.TTL, server: server})
-	e.last = max(e.last, seg.Time)
+	e.segs = append(e.segs, embryoSeg{time: seg.Time, packet: uint32(seg.Packet - e.packet), behind: uint32(now - seg.Time),
+		tsVal: seg.Options.TSVal, tsEcr: seg.Options.TSEcr, window: seg.Window, ipID: seg.IPID, ttl: seg.TTL, server: server})
 }
 
 // segment rebuilds the i-th segment.
@@ -380,19 +382,25 @@ func (e *embryo) segment(i int) tcp.Segment {
 	if s.server {
 		src, dst, sh = e.server, e.client, &e.synAck
 	}
-	return tcp.Segment{Time: s.time, Packet: s.packet, Src: src, Dst: dst, Seq: sh.seq, Ack: sh.ack, Flags: sh.flags,
+	return tcp.Segment{Time: s.time, Packet: e.packet + uint64(s.packet), Src: src, Dst: dst, Seq: sh.seq, Ack: sh.ack, Flags: sh.flags,
 		Window: s.window, PayloadLen: sh.payloadLen, IPLen: sh.ipLen, IPID: s.ipID, TTL: s.ttl, Truncated: sh.truncated,
 		Options: tcp.Options{MSS: sh.mss, WScale: sh.wscale, HasWScale: sh.hasWScale, SACKPermitted: sh.sackOK,
 			HasTimestamps: sh.hasTS, TSVal: s.tsVal, TSEcr: s.tsEcr}}
 }
 
-func (e *embryo) lastSeen() int64 { return e.last }
+func (e *embryo) lastSeen() int64 {
+	last := e.segs[0].time
+	for i := range e.segs {
+		last = max(last, e.segs[i].time)
+	}
+	return last
+}
 
 // conceive starts an embryo for a SYN on an unknown 4-tuple.
 func (t *Tracker) conceive(key flowKey, seg *tcp.Segment) {
 	t.makeRoom()
 	t.nextID++
-	e := &embryo{id: t.nextID, key: key, client: seg.Src, server: seg.Dst, syn: shapeOf(seg), last: seg.Time}
+	e := &embryo{id: t.nextID, key: key, client: seg.Src, server: seg.Dst, syn: shapeOf(seg), packet: seg.Packet}
 	e.add(seg, t.now)
 	e.ref = &connRef{e: e}
 	t.embryos[key] = e
@@ -409,7 +417,7 @@ func (t *Tracker) hatch(e *embryo) *Conn {
 	for i := range e.segs {
 		if i == 0 {
 			t.hatching = e
-		} else if now := e.segs[i].now; len(t.timers) > 0 && t.timers[0].at <= now {
+		} else if now := e.segs[i].time + int64(e.segs[i].behind); len(t.timers) > 0 && t.timers[0].at <= now {
 			t.fireTimers(now)
 		}
 		seg := e.segment(i)
