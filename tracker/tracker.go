@@ -707,7 +707,7 @@ func (t *Tracker) noteSent(c *Conn, s Side, ev *event) {
 				e.firstSYNTime = seg.Time
 			}
 			if ev.repeatSYN {
-				t.countAnomaly(c, SynRetransmitted, s, seg, "%s sent its SYN %d more time(s)", e.SYNs)
+				t.countAnomaly(c, SynRetransmitted, s, seg, e.SYNs)
 			}
 		} else {
 			e.SYNACKs++
@@ -715,7 +715,7 @@ func (t *Tracker) noteSent(c *Conn, s Side, ev *event) {
 				e.synAckTime = seg.Time
 			}
 			if ev.repeatSYN {
-				t.countAnomaly(c, SynAckRetransmitted, s, seg, "%s sent its SYN-ACK %d more time(s)", e.SYNACKs)
+				t.countAnomaly(c, SynAckRetransmitted, s, seg, e.SYNACKs)
 			}
 		}
 	case clsFIN:
@@ -728,7 +728,7 @@ func (t *Tracker) noteSent(c *Conn, s Side, ev *event) {
 			e.fin, e.finSent, e.finTime = fin, true, seg.Time
 		case fin == e.fin:
 			ev.repeatFIN = true
-			t.countAnomaly(c, FinRetransmitted, s, seg, "%s sent its FIN %d more time(s)", e.FINs)
+			t.countAnomaly(c, FinRetransmitted, s, seg, e.FINs)
 		}
 	}
 	if !e.hasNxt || e.nxt.Less(end) {
@@ -1077,13 +1077,24 @@ func (t *Tracker) anomalyAt(c *Conn, k Kind, sev Severity, s Side, at int64, pkt
 
 // countAnomaly records one more repeat of a control segment; format gets the
 // side and the number of extra segments (n-1).
-func (t *Tracker) countAnomaly(c *Conn, k Kind, s Side, seg *tcp.Segment, format string, n int) {
+func (t *Tracker) countAnomaly(c *Conn, k Kind, s Side, seg *tcp.Segment, n int) {
 	if a := c.anomalyOf(k, s); a != nil {
-		a.Count = n - 1
-		a.Detail = fmt.Sprintf(format, s, n-1)
+		a.Count = n - 1 // the detail is brought up to date when c ends
 		return
 	}
-	t.anomaly(c, k, k.Info().Severity, s, seg, fmt.Sprintf(format, s, n-1))
+	t.anomaly(c, k, k.Info().Severity, s, seg, countedDetail(k, s, n-1))
+}
+
+// countedDetail is the detail of an anomaly countAnomaly keeps.
+func countedDetail(k Kind, s Side, count int) string {
+	what := "FIN"
+	switch k {
+	case SynRetransmitted:
+		what = "SYN"
+	case SynAckRetransmitted:
+		what = "SYN-ACK"
+	}
+	return fmt.Sprintf("%s sent its %s %d more time(s)", s, what, count)
 }
 
 // seqKinds maps the sequence analysis' classes to anomaly kinds. SYN and FIN
@@ -1186,8 +1197,13 @@ func (t *Tracker) Finish() {
 
 func (t *Tracker) finishConn(c *Conn) {
 	for i := range c.Anomalies {
-		if a := &c.Anomalies[i]; a.Kind >= Retransmission {
+		switch a := &c.Anomalies[i]; {
+		case a.Kind >= Retransmission:
 			a.Detail = seqDetail(c, a)
+		case a.Kind == SynRetransmitted || a.Kind == SynAckRetransmitted || a.Kind == FinRetransmitted:
+			if a.Count > 1 {
+				a.Detail = countedDetail(a.Kind, a.Side, a.Count)
+			}
 		}
 	}
 	cl, sv := &c.Ends[Client], &c.Ends[Server]
