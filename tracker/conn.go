@@ -3,6 +3,7 @@ package tracker
 import (
 	"encoding/binary"
 	"net/netip"
+	"sync"
 
 	"github.com/tcptrace/tcptrace/reassembly"
 	"github.com/tcptrace/tcptrace/tcp"
@@ -233,4 +234,28 @@ func keyOf(a, b netip.AddrPort) flowKey {
 		ah, al, ap, bh, bl, bp = bh, bl, bp, ah, al, ap
 	}
 	return flowKey{ah, al, bh, bl, ap<<16 | bp}
+}
+
+// connPool holds connections given back with Recycle.
+var connPool sync.Pool
+
+// Recycle gives c back once its consumer is done with it, so that a new
+// connection reuses its memory (and its transitions' and anomalies'
+// arrays): a streaming consumer that renders and forgets each connection
+// spares the allocator and the garbage collector most of a connection's
+// 3 KB. Neither c nor anything read out of its slices may be used after.
+func Recycle(c *Conn) {
+	tr, an := c.Transitions, c.Anomalies
+	clear(tr) // the notes and details are strings: let them go
+	clear(an)
+	*c = Conn{Transitions: tr[:0], Anomalies: an[:0]}
+	connPool.Put(c)
+}
+
+// reusedConn returns a zero connection, recycled when one is at hand.
+func reusedConn() *Conn {
+	if c, ok := connPool.Get().(*Conn); ok {
+		return c
+	}
+	return new(Conn)
 }

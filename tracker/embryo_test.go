@@ -78,14 +78,41 @@ func TestEmbryosChangeNothing(t *testing.T) {
 	}
 }
 
-// records runs the tracker and renders every connection, in id order.
+// TestRecycleChangesNothing: connections built in recycled memory end as
+// new ones do.
+func TestRecycleChangesNothing(t *testing.T) {
+	var mix bytes.Buffer
+	if _, err := synth.WriteMix(&mix, synth.DefaultMix(6, 30_000)); err != nil {
+		t.Fatal(err)
+	}
+	segs := decodeAll(t, mix.Bytes())
+	got := records(segs, tracker.Config{OnDone: tracker.Recycle})
+	want := records(segs, tracker.Config{})
+	if len(got) != len(want) || len(got) < 100 {
+		t.Fatalf("%d connections recycled, %d not", len(got), len(want))
+	}
+	for i := range got {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("connection %d differs when recycled:\n got %s\nwant %s", i+1, got[i], want[i])
+		}
+	}
+}
+
+// records runs the tracker and renders every connection, in id order; then
+// it calls cfg.OnDone, if set, with the connection.
 func records(segs []tcp.Segment, cfg tracker.Config) [][]byte {
 	type rec struct {
 		id   uint64
 		line []byte
 	}
 	var out []rec
-	cfg.OnDone = func(c *tracker.Conn) { out = append(out, rec{c.ID, report.AppendConn(nil, c)}) }
+	then := cfg.OnDone
+	cfg.OnDone = func(c *tracker.Conn) {
+		out = append(out, rec{c.ID, report.AppendConn(nil, c)})
+		if then != nil {
+			then(c)
+		}
+	}
 	tr := tracker.New(cfg)
 	for i := range segs {
 		seg := segs[i]

@@ -251,7 +251,8 @@ func (t *Tracker) newConn(key flowKey, seg *tcp.Segment, replacing bool) *Conn {
 		// Hatching an embryo: it already has its id, its place in the idle
 		// heap and its count among the live connections.
 		t.hatching = nil
-		c := &Conn{ID: e.id, FirstSeen: seg.Time, LastSeen: seg.Time, FirstPacket: seg.Packet, key: key, halfClosed: -1, ref: e.ref}
+		c := reusedConn()
+		c.ID, c.FirstSeen, c.LastSeen, c.FirstPacket, c.key, c.halfClosed, c.ref = e.id, seg.Time, seg.Time, seg.Packet, key, -1, e.ref
 		e.ref.c, e.ref.e = c, nil
 		t.addConn(c, seg)
 		return c
@@ -260,7 +261,8 @@ func (t *Tracker) newConn(key flowKey, seg *tcp.Segment, replacing bool) *Conn {
 		t.makeRoom()
 	}
 	t.nextID++
-	c := &Conn{ID: t.nextID, FirstSeen: seg.Time, LastSeen: seg.Time, FirstPacket: seg.Packet, key: key, halfClosed: -1}
+	c := reusedConn()
+	c.ID, c.FirstSeen, c.LastSeen, c.FirstPacket, c.key, c.halfClosed = t.nextID, seg.Time, seg.Time, seg.Packet, key, -1
 	c.ref = &connRef{c: c}
 	t.live++
 	heap.Push(&t.idle, idleEntry{at: seg.Time + int64(t.cfg.IdleTimeout), ref: c.ref})
@@ -901,14 +903,14 @@ func (t *Tracker) setState(c *Conn, s Side, to State, at int64, pkt uint64, flag
 	if to != Closed {
 		e.closedBy = notClosed
 	}
-	switch len(c.Transitions) {
+	switch cap(c.Transitions) {
 	case 0:
 		// Refused, reset and unanswered connections stop at two to four
 		// transitions; a whole connection, closed and through TIME_WAIT,
 		// makes eleven. Two allocations in either case instead of doublings
 		// from one, and no more than a quarter of the space unused.
 		c.Transitions = make([]Transition, 0, 4)
-	case cap(c.Transitions):
+	case len(c.Transitions):
 		if len(c.Transitions) == 4 {
 			c.Transitions = append(make([]Transition, 0, 12), c.Transitions...)
 		}

@@ -85,9 +85,10 @@ func cmdRead(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var out *jsonStream
 	if o.format == "json" && rules.empty() && len(o.conns) == 0 {
 		out = newJSONStream(stdout)
-		o.stream = out.conn
+		// Once written, a connection's memory serves the next one.
+		o.stream = func(c *tracker.Conn) { out.conn(c); tracker.Recycle(c) }
 		if o.workers > 1 {
-			stage := startConnStage(out.conn)
+			stage := startConnStage(o.stream)
 			defer stage.close()
 			o.stream = stage.add
 			o.streamDone = stage.close
