@@ -38,15 +38,24 @@ small="$BENCH_DIR/mix-$TSHARK_PACKETS.pcap"
 [ -s "$flood" ] || bin/tcpsynth -q -realistic -packets "$FLOOD_PACKETS" -o "$flood"
 [ -s "$small" ] || bin/tcpsynth -q -packets "$TSHARK_PACKETS" -o "$small"
 
-# measure NAME PACKETS CMD...: prints "NAME packets seconds peak_kib"
+# The same data as pcapng and gzip-compressed pcap, for the formats' costs
+# (the first $FORMAT_PACKETS packets of the mix).
+FORMAT_PACKETS=${FORMAT_PACKETS:-2000000}
+fmt_pcap="$BENCH_DIR/mix-$FORMAT_PACKETS.pcap"
+[ -s "$fmt_pcap" ] || bin/tcpsynth -q -packets "$FORMAT_PACKETS" -o "$fmt_pcap"
+[ -s "$fmt_pcap.pcapng" ] || editcap -F pcapng "$fmt_pcap" "$fmt_pcap.pcapng"
+[ -s "$fmt_pcap.gz" ] || gzip -1 -c "$fmt_pcap" >"$fmt_pcap.gz"
+out="$BENCH_DIR/out.jsonl"
+
+# measure NAME PACKETS CMD...: prints "NAME packets seconds peak_kib cpu_seconds"
 measure() {
 	local name=$1 n=$2
 	shift 2
 	cat "${@: -1}" >/dev/null 2>&1 || true # warm the page cache
 	local tf
 	tf=$(mktemp)
-	/usr/bin/time -o "$tf" -f "%e %M" "$@" >/dev/null 2>&1 || true
-	echo "$name $n $(tail -n 1 "$tf")"
+	/usr/bin/time -o "$tf" -f "%e %M %U %S" "$@" >/dev/null 2>&1 || true
+	echo "$name $n $(tail -n 1 "$tf" | awk '{print $1, $2, $3 + $4}')"
 	rm -f "$tf"
 }
 
@@ -56,24 +65,33 @@ results=$(mktemp)
 	measure "tcpdump-r" "$PACKETS" tcpdump -nr "$mix" -w /dev/null
 	measure "tcptrace-json-1core" "$PACKETS" taskset -c 0 "$ours" read --format json --workers 1 "$mix"
 	measure "tcptrace-json" "$PACKETS" "$ours" read --format json "$mix"
+	measure "tcptrace-json-to-file" "$PACKETS" sh -c "exec '$ours' read --format json '$mix' >'$out'"
 	measure "ostermann-tcptrace" "$PACKETS" "$peer_tcptrace" -n "$mix"
 	measure "tcptrace-json-small" "$TSHARK_PACKETS" "$ours" read --format json "$small"
 	measure "tshark-small" "$TSHARK_PACKETS" tshark -n -r "$small" -o tcp.analyze_sequence_numbers:TRUE -T fields -e tcp.analysis.flags
 	measure "tcptrace-flood" "$FLOOD_PACKETS" "$ours" read --format json "$flood"
 	measure "ostermann-flood" "$FLOOD_PACKETS" "$peer_tcptrace" -n "$flood"
+	measure "tcptrace-pcap" "$FORMAT_PACKETS" "$ours" read --format json "$fmt_pcap"
+	measure "tcptrace-pcapng" "$FORMAT_PACKETS" "$ours" read --format json "$fmt_pcap.pcapng"
+	measure "tcptrace-gzip" "$FORMAT_PACKETS" "$ours" read --format json "$fmt_pcap.gz"
+	measure "gzip-dc" "$FORMAT_PACKETS" gzip -dc "$fmt_pcap.gz"
 } | tee "$results"
+rm -f "$out"
 
 echo
 awk '
-{ name[NR]=$1; pps[$1]=$2/($3>0?$3:1e-9); rss[$1]=$4/1024; n[$1]=$2; sec[$1]=$3 }
+{ name[NR]=$1; pps[$1]=$2/($3>0?$3:1e-9); rss[$1]=$4/1024; n[$1]=$2; sec[$1]=$3; cpu[$1]=$5 }
 END {
-	printf "%-22s %12s %9s %10s %12s\n", "tool", "packets", "seconds", "Mpkt/s", "peak RSS MiB"
-	for (i=1; i<=NR; i++) { k=name[i]; printf "%-22s %12d %9.2f %10.3f %12.1f\n", k, n[k], sec[k], pps[k]/1e6, rss[k] }
+	printf "%-22s %12s %9s %9s %10s %12s\n", "tool", "packets", "seconds", "cpu s", "Mpkt/s", "peak RSS MiB"
+	for (i=1; i<=NR; i++) { k=name[i]; printf "%-22s %12d %9.2f %9.2f %10.3f %12.1f\n", k, n[k], sec[k], cpu[k], pps[k]/1e6, rss[k] }
 	print ""
 	printf "tcptrace (1 core) / tcpdump -r      %6.2fx\n", pps["tcptrace-json-1core"]/pps["tcpdump-r"]
 	printf "tcptrace / Ostermann tcptrace       %6.2fx\n", pps["tcptrace-json"]/pps["ostermann-tcptrace"]
 	printf "tcptrace / tshark (small file)      %6.2fx\n", pps["tcptrace-json-small"]/pps["tshark-small"]
 	printf "tcptrace / cat (raw read ceiling)   %6.2f\n", pps["tcptrace-json"]/pps["cat"]
-	printf "flood: tcptrace %.2f Mpkt/s, %.0f MiB; Ostermann %.0f MiB (%.1fx less memory)\n", pps["tcptrace-flood"]/1e6, rss["tcptrace-flood"], rss["ostermann-flood"], rss["ostermann-flood"]/rss["tcptrace-flood"]
+	printf "tcptrace (2 workers) / 1 core       %6.2fx\n", pps["tcptrace-json"]/pps["tcptrace-json-1core"]
+	printf "flood: tcptrace %.2f Mpkt/s, %.0f MiB; Ostermann %.2f Mpkt/s, %.0f MiB (%.1fx less memory)\n", pps["tcptrace-flood"]/1e6, rss["tcptrace-flood"], pps["ostermann-flood"]/1e6, rss["ostermann-flood"], rss["ostermann-flood"]/rss["tcptrace-flood"]
+	printf "pcapng / pcap, CPU                  %6.2f\n", cpu["tcptrace-pcapng"]/cpu["tcptrace-pcap"]
+	printf "gzip / pcap, CPU beyond gzip -dc    %6.2f (gzip -dc alone: %.2f s; tcptrace inflates with klauspost/compress)\n", (cpu["tcptrace-gzip"]-cpu["gzip-dc"])/cpu["tcptrace-pcap"], cpu["gzip-dc"]
 }' "$results"
 rm -f "$results"
