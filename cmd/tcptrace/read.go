@@ -149,7 +149,7 @@ func addAnalysisFlags(fs *pflag.FlagSet, o *readOptions) {
 	fs.DurationVar(&o.tracker.HalfCloseTimeout, "half-close-timeout", def.HalfCloseTimeout, "CLOSE_WAIT longer than `DURATION` is half_closed")
 	fs.IntVar(&o.tracker.Pileup, "pileup", def.Pileup, "`N` connections at once in CLOSE_WAIT (per ip:port) or TIME_WAIT (per host) make a pileup")
 	fs.DurationVar(&o.tracker.IdleTimeout, "idle-timeout", def.IdleTimeout, "a connection without packets for `DURATION` of capture time is expired (reported as it stands)")
-	fs.IntVar(&o.tracker.MaxConnections, "max-connections", def.MaxConnections, "track at most `N` connections at once; beyond, the least recently active is evicted")
+	fs.IntVar(&o.tracker.MaxConnections, "max-connections", def.MaxConnections, "track at most `N` connections at once (SYN-only and half-open ones count a quarter); beyond, the least recently active is evicted")
 	fs.IntVarP(&o.workers, "workers", "j", defaultWorkers(), "use `N` goroutines for reading and decoding beside the tracker (output is identical)")
 }
 
