@@ -64,8 +64,8 @@ const closeLinger = int64(5 * time.Second)
 // Tracker is the flow table. It is not safe for concurrent use.
 type Tracker struct {
 	cfg     Config
-	flows   map[flowKey]*Conn
-	embryos map[flowKey]*embryo // connections seen only as SYNs and SYN-ACKs so far
+	flows   flowTable[*Conn]
+	embryos flowTable[*embryo] // connections seen only as SYNs and SYN-ACKs so far
 	// hatching is the embryo whose first SYN is being replayed: newConn
 	// gives its connection the embryo's id and place.
 	hatching *embryo
@@ -107,8 +107,6 @@ func New(cfg Config) *Tracker {
 	}
 	return &Tracker{
 		cfg:       cfg,
-		flows:     make(map[flowKey]*Conn),
-		embryos:   make(map[flowKey]*embryo),
 		closeWait: make(map[netip.AddrPort]*pile),
 		timeWait:  make(map[netip.Addr]*pile),
 	}
@@ -143,9 +141,10 @@ func (t *Tracker) Process(seg *tcp.Segment) {
 	}
 	cls, invalid := classify(seg.Flags)
 	key := keyOf(seg.Src, seg.Dst)
-	c := t.flows[key]
+	h := hashKey(&key)
+	c := t.flows.get(&key, h)
 	if c == nil {
-		if e := t.embryos[key]; e != nil {
+		if e := t.embryos.get(&key, h); e != nil {
 			if e.absorbs(seg, cls, invalid, t.now) {
 				e.add(seg, t.now)
 				return
@@ -274,7 +273,7 @@ func (t *Tracker) addConn(c *Conn, seg *tcp.Segment) {
 	for s := range c.Ends {
 		c.Ends[s].Since = seg.Time
 	}
-	t.flows[c.key] = c
+	t.flows.set(c, hashKey(&c.key))
 	if t.cfg.OnDone == nil {
 		t.conns = append(t.conns, c)
 	}
@@ -283,7 +282,7 @@ func (t *Tracker) addConn(c *Conn, seg *tcp.Segment) {
 // makeRoom evicts the least recently active connection when the table is
 // full.
 func (t *Tracker) makeRoom() {
-	if len(t.flows)+len(t.embryos)/embryoWeight >= t.cfg.MaxConnections {
+	if t.flows.len()+t.embryos.len()/embryoWeight >= t.cfg.MaxConnections {
 		t.evictOldest()
 	}
 }
@@ -405,7 +404,7 @@ func (t *Tracker) conceive(key flowKey, seg *tcp.Segment) {
 	e := &embryo{id: t.nextID, key: key, client: seg.Src, server: seg.Dst, syn: shapeOf(seg), packet: seg.Packet}
 	e.add(seg, t.now)
 	e.ref = &connRef{e: e}
-	t.embryos[key] = e
+	t.embryos.set(e, hashKey(&key))
 	t.live++
 	heap.Push(&t.idle, idleEntry{at: seg.Time + int64(t.cfg.IdleTimeout), ref: e.ref})
 }
@@ -414,7 +413,7 @@ func (t *Tracker) conceive(key flowKey, seg *tcp.Segment) {
 // returns the connection now on its 4-tuple. (An embryo's 4-tuple has no
 // connection: flows and embryos never share a key.)
 func (t *Tracker) hatch(e *embryo) *Conn {
-	delete(t.embryos, e.key)
+	t.embryos.del(&e.key, hashKey(&e.key))
 	var c *Conn
 	for i := range e.segs {
 		if i == 0 {
@@ -465,8 +464,8 @@ func (t *Tracker) over(c *Conn, how EndReason) {
 	case EndedEvicted:
 		t.evicted++
 	}
-	if t.flows[c.key] == c {
-		delete(t.flows, c.key)
+	if h := hashKey(&c.key); t.flows.get(&c.key, h) == c {
+		t.flows.del(&c.key, h)
 	}
 	c.ref.c = nil
 	if t.cfg.OnDone != nil {
@@ -580,7 +579,7 @@ func (t *Tracker) reuse(old *Conn, key flowKey, seg *tcp.Segment) *Conn {
 			t.setState(old, Side(s), Closed, seg.Time, seg.Packet, seg.Flags, fmt.Sprintf("4-tuple reused by connection %d", t.nextID+1))
 		}
 	}
-	_, replacing := t.flows[key] // setState may have ended old
+	replacing := t.flows.get(&key, hashKey(&key)) != nil // setState may have ended old
 	n := t.newConn(key, seg, replacing)
 	n.Ends[Client].Addr, n.Ends[Server].Addr = seg.Src, seg.Dst
 	if len(open) > 0 {

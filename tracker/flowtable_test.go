@@ -1,0 +1,49 @@
+package tracker
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestFlowTable checks the table against Go's map through random inserts,
+// replacements, deletions and lookups, with hashes forced into few slots so
+// that probing and the backward shift of deletion meet long runs and the
+// table's wrap-around.
+func TestFlowTable(t *testing.T) {
+	for _, hashBits := range []uint{3, 64} {
+		rng := rand.New(rand.NewPCG(1, uint64(hashBits)))
+		hash := func(k *flowKey) uint64 {
+			h := hashKey(k)
+			if hashBits < 64 {
+				h = h&(1<<hashBits-1) | 1<<63 - 64 // a few home slots, near the end of the table
+			}
+			return h
+		}
+		var tab flowTable[*Conn]
+		ref := map[flowKey]*Conn{}
+		for op := 0; op < 200_000; op++ {
+			k := flowKey{ports: uint64(rng.IntN(3000))}
+			h := hash(&k)
+			switch rng.IntN(3) {
+			case 0:
+				c := &Conn{key: k, ID: uint64(op)}
+				tab.set(c, h)
+				ref[k] = c
+			case 1:
+				tab.del(&k, h)
+				delete(ref, k)
+			}
+			if got, want := tab.get(&k, h), ref[k]; got != want {
+				t.Fatalf("hash bits %d, op %d: key %d gives %p, want %p", hashBits, op, k.ports, got, want)
+			}
+			if tab.len() != len(ref) {
+				t.Fatalf("hash bits %d, op %d: %d entries, want %d", hashBits, op, tab.len(), len(ref))
+			}
+		}
+		for k, want := range ref {
+			if got := tab.get(&k, hash(&k)); got != want {
+				t.Fatalf("hash bits %d: key %d lost", hashBits, k.ports)
+			}
+		}
+	}
+}
