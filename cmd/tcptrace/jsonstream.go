@@ -42,7 +42,10 @@ func (s *jsonStream) conn(c *tracker.Conn) {
 		return
 	}
 	if c.ID != s.next {
-		line := append(report.AppendConn(nil, c), '\n')
+		// Rendered in the reused buffer, kept as an exact-size copy.
+		s.buf = append(report.AppendConn(s.buf[:0], c), '\n')
+		line := make([]byte, len(s.buf))
+		copy(line, s.buf)
 		s.pending[c.ID] = line
 		s.pendingBytes += len(line)
 		if s.pendingBytes > pendingBudget {
