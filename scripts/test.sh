@@ -14,7 +14,7 @@ CGO_ENABLED=0 go test -count=1 ./tcp/... ./reassembly/... ./tracker/...
 echo "== go test -race"
 go test -race -count=1 ./...
 echo "== fuzzing, ${FUZZTIME:=15s} per target on top of the seed corpora"
-for target in ./capture:FuzzDecode ./capture:FuzzReader ./tracker:FuzzTracker ./reassembly:FuzzSegments; do
+for target in ./capture:FuzzDecode ./capture:FuzzReader ./tracker:FuzzTracker ./tracker:FuzzEmbryos ./reassembly:FuzzSegments; do
 	pkg=${target%%:*} name=${target##*:}
 	go test "$pkg" -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" 2>&1 | tail -2
 done

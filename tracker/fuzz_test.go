@@ -1,9 +1,13 @@
 package tracker
 
 import (
+	"cmp"
 	"encoding/binary"
 	"net/netip"
+	"reflect"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/tcptrace/tcptrace/tcp"
 )
@@ -112,6 +116,50 @@ func FuzzTracker(f *testing.F) {
 		_ = tr.Pileups()
 		for _, c := range tr.Conns() {
 			_, _ = c.History(), c.ConnState()
+		}
+	})
+}
+
+// FuzzEmbryos: whatever the segments, connections that waited as embryos
+// end exactly as when every segment was applied to a full connection at once
+// (streaming transitions turns embryos off).
+func FuzzEmbryos(f *testing.F) {
+	f.Add([]byte{
+		0x04, 0x02, 0x00, 0x00, 0, 0xff, 0, 0, // client SYN
+		0x04, 0x02, 0x00, 0x00, 0, 0xff, 1, 0, // the same SYN again
+		0x01, 0x12, 0x01, 0x04, 0, 0xff, 1, 0, // server SYN-ACK
+		0x01, 0x12, 0x01, 0x04, 0, 0xfe, 1, 0, // and again, with timestamps
+		0x04, 0x14, 0x04, 0x05, 0, 0xff, 1, 0, // client RST
+	})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		segs := segmentsFrom(data)
+		for i := range segs {
+			if segs[i].Window&16 == 0 {
+				segs[i].Options = tcp.Options{HasTimestamps: true, TSVal: uint32(i), TSEcr: uint32(i / 2), MSS: 1460}
+			}
+		}
+		run := func(cfg Config) []*Conn {
+			var done []*Conn
+			cfg.Pileup, cfg.IdleTimeout = 2, 90*time.Second
+			cfg.OnDone = func(c *Conn) { done = append(done, c) }
+			tr := New(cfg)
+			for i := range segs {
+				seg := segs[i]
+				tr.Process(&seg)
+			}
+			tr.Finish()
+			slices.SortFunc(done, func(a, b *Conn) int { return cmp.Compare(a.ID, b.ID) })
+			return done
+		}
+		got := run(Config{})
+		want := run(Config{OnTransition: func(*Conn, Transition) {}})
+		if len(got) != len(want) {
+			t.Fatalf("%d connections with embryos, %d without", len(got), len(want))
+		}
+		for i := range got {
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Fatalf("connection %d differs with embryos:\n got %+v\nwant %+v", got[i].ID, *got[i], *want[i])
+			}
 		}
 	})
 }
