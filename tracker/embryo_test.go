@@ -3,6 +3,7 @@ package tracker_test
 import (
 	"bytes"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -48,6 +49,17 @@ func TestEmbryosChangeNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	inputs["mix"] = decodeAll(t, mix.Bytes())
+	// Addresses the flow key cannot tell apart (IPv4, and IPv4 mapped into
+	// IPv6) on one 4-tuple, and a zone.
+	for _, pair := range [][2]string{{"10.0.0.1:40000", "10.0.0.2:80"}, {"[::ffff:10.0.0.1]:40000", "[::ffff:10.0.0.2]:80"}, {"[fe80::1%eth0]:40000", "[fe80::2%eth0]:80"}} {
+		cli, srv := netip.MustParseAddrPort(pair[0]), netip.MustParseAddrPort(pair[1])
+		inputs["addresses "+pair[0]] = append(inputs["addresses "+pair[0]],
+			tcp.Segment{Time: 1e9, Packet: 1, Src: cli, Dst: srv, Seq: 100, Flags: tcp.SYN},
+			tcp.Segment{Time: 2e9, Packet: 2, Src: srv, Dst: cli, Seq: 500, Ack: 101, Flags: tcp.SYN | tcp.ACK},
+			tcp.Segment{Time: 3e9, Packet: 3, Src: netip.MustParseAddrPort("[::ffff:10.0.0.1]:40000"), Dst: netip.MustParseAddrPort("[::ffff:10.0.0.2]:80"), Seq: 100, Flags: tcp.SYN},
+			tcp.Segment{Time: 4e9, Packet: 4, Src: srv, Dst: cli, Seq: 500, Ack: 101, Flags: tcp.SYN | tcp.ACK},
+			tcp.Segment{Time: 5e9, Packet: 5, Src: cli, Dst: srv, Seq: 101, Flags: tcp.RST})
+	}
 	kernel, _ := filepath.Glob("../testdata/pcaps/*/*.pcap")
 	for _, f := range kernel {
 		data, err := os.ReadFile(f)

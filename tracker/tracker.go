@@ -12,6 +12,7 @@ package tracker
 import (
 	"cmp"
 	"container/heap"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"net/netip"
@@ -150,7 +151,7 @@ func (t *Tracker) Process(seg *tcp.Segment) {
 				return
 			}
 			c = t.hatch(e)
-		} else if cls == clsSYN && invalid == "" && t.cfg.OnTransition == nil && t.cfg.OnAnomaly == nil {
+		} else if cls == clsSYN && invalid == "" && t.cfg.OnTransition == nil && t.cfg.OnAnomaly == nil && embryoFits(seg) {
 			// Embryos hold events back until they hatch, so a streaming
 			// consumer (live mode) gets full connections from the start.
 			t.conceive(key, seg)
@@ -310,14 +311,15 @@ const embryoWeight = 4
 // would have given (TestEmbryosChangeNothing): the replay fires this
 // connection's timers where the original order would have.
 type embryo struct {
-	id             uint64 // reserved at the first SYN, so ids stay in first-packet order
-	key            flowKey
-	ref            *connRef
-	client, server netip.AddrPort // the SYN's source and destination
-	syn, synAck    segShape       // synAck is valid when hasSynAck
-	segs           []embryoSeg    // every segment, in arrival order
-	packet         uint64         // the first segment's packet number
-	hasSynAck      bool
+	id          uint64 // reserved at the first SYN, so ids stay in first-packet order
+	key         flowKey
+	ref         *connRef
+	clientIsLo  bool        // the client is the key's lower endpoint
+	v4          bool        // the addresses are IPv4 (the key holds them mapped into IPv6)
+	syn, synAck segShape    // synAck is valid when hasSynAck
+	segs        []embryoSeg // every segment, in arrival order
+	packet      uint64      // the first segment's packet number
+	hasSynAck   bool
 }
 
 // segShape is what every copy of a SYN or SYN-ACK has in common.
@@ -353,14 +355,14 @@ type embryoSeg struct {
 // absorbs reports whether seg is one more segment the embryo can hold: a
 // copy of its SYN, or the server's SYN-ACK or a copy of it.
 func (e *embryo) absorbs(seg *tcp.Segment, cls class, invalid string, now int64) bool {
-	if invalid != "" || seg.Options.NumSACK != 0 || len(e.segs) >= maxEmbryoSegments ||
+	if invalid != "" || seg.Options.NumSACK != 0 || len(e.segs) >= maxEmbryoSegments || !embryoFits(seg) || seg.Src.Addr().Is4() != e.v4 ||
 		seg.Packet-e.packet > math.MaxUint32 || now-seg.Time > math.MaxUint32 {
 		return false
 	}
 	switch {
-	case cls == clsSYN && seg.Src == e.client:
+	case cls == clsSYN && e.fromClient(seg):
 		return shapeOf(seg) == e.syn
-	case cls == clsSYNACK && seg.Src == e.server:
+	case cls == clsSYNACK && !e.fromClient(seg):
 		return !e.hasSynAck || shapeOf(seg) == e.synAck
 	}
 	return false
@@ -368,7 +370,7 @@ func (e *embryo) absorbs(seg *tcp.Segment, cls class, invalid string, now int64)
 
 // add keeps seg, which absorbs accepted (or which starts the embryo).
 func (e *embryo) add(seg *tcp.Segment, now int64) {
-	server := seg.Src != e.client
+	server := !e.fromClient(seg)
 	if server && !e.hasSynAck {
 		e.synAck, e.hasSynAck = shapeOf(seg), true
 	}
@@ -379,14 +381,50 @@ func (e *embryo) add(seg *tcp.Segment, now int64) {
 // segment rebuilds the i-th segment.
 func (e *embryo) segment(i int) tcp.Segment {
 	s := &e.segs[i]
-	src, dst, sh := e.client, e.server, &e.syn
+	src, dst, sh := e.endpoint(e.clientIsLo), e.endpoint(!e.clientIsLo), &e.syn
 	if s.server {
-		src, dst, sh = e.server, e.client, &e.synAck
+		src, dst, sh = dst, src, &e.synAck
 	}
 	return tcp.Segment{Time: s.time, Packet: e.packet + uint64(s.packet), Src: src, Dst: dst, Seq: sh.seq, Ack: sh.ack, Flags: sh.flags,
 		Window: s.window, PayloadLen: sh.payloadLen, IPLen: sh.ipLen, IPID: s.ipID, TTL: s.ttl, Truncated: sh.truncated,
 		Options: tcp.Options{MSS: sh.mss, WScale: sh.wscale, HasWScale: sh.hasWScale, SACKPermitted: sh.sackOK,
 			HasTimestamps: sh.hasTS, TSVal: s.tsVal, TSEcr: s.tsEcr}}
+}
+
+// fromLo reports whether seg was sent by the key's lower endpoint.
+func (e *embryo) fromLo(seg *tcp.Segment) bool {
+	a := seg.Src.Addr().As16()
+	return binary.BigEndian.Uint64(a[:8]) == e.key.loHi && binary.BigEndian.Uint64(a[8:]) == e.key.loLo &&
+		uint64(seg.Src.Port()) == e.key.ports>>16
+}
+
+// fromClient reports whether seg, on the embryo's 4-tuple, was sent by its
+// client.
+func (e *embryo) fromClient(seg *tcp.Segment) bool { return e.fromLo(seg) == e.clientIsLo }
+
+// endpoint rebuilds the address of the key's lower or higher endpoint, as
+// the packets had it (embryoFits guarantees that the key loses nothing).
+func (e *embryo) endpoint(lo bool) netip.AddrPort {
+	var b [16]byte
+	hi, low, port := e.key.hiHi, e.key.hiLo, e.key.ports&0xffff
+	if lo {
+		hi, low, port = e.key.loHi, e.key.loLo, e.key.ports>>16
+	}
+	binary.BigEndian.PutUint64(b[:8], hi)
+	binary.BigEndian.PutUint64(b[8:], low)
+	a := netip.AddrFrom16(b)
+	if e.v4 {
+		a = a.Unmap()
+	}
+	return netip.AddrPortFrom(a, uint16(port))
+}
+
+// embryoFits reports whether an embryo can rebuild seg's addresses from its
+// flow key: not for an IPv4-mapped IPv6 address (the key maps IPv4 the same
+// way) or one with a zone.
+func embryoFits(seg *tcp.Segment) bool {
+	src, dst := seg.Src.Addr(), seg.Dst.Addr()
+	return !src.Is4In6() && !dst.Is4In6() && src.Zone() == "" && dst.Zone() == "" && src.Is4() == dst.Is4()
 }
 
 func (e *embryo) lastSeen() int64 {
@@ -401,7 +439,8 @@ func (e *embryo) lastSeen() int64 {
 func (t *Tracker) conceive(key flowKey, seg *tcp.Segment) {
 	t.makeRoom()
 	t.nextID++
-	e := &embryo{id: t.nextID, key: key, client: seg.Src, server: seg.Dst, syn: shapeOf(seg), packet: seg.Packet}
+	e := &embryo{id: t.nextID, key: key, syn: shapeOf(seg), packet: seg.Packet, v4: seg.Src.Addr().Is4()}
+	e.clientIsLo = e.fromLo(seg)
 	e.add(seg, t.now)
 	e.ref = &connRef{e: e}
 	t.embryos.set(e, hashKey(&key))
