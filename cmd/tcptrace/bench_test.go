@@ -48,9 +48,9 @@ func BenchmarkPipeline(b *testing.B) {
 				}
 				j := report.NewJSON(io.Discard)
 				tr := tracker.New(tracker.Config{OnDone: func(c *tracker.Conn) { _ = j.Conn(c) }})
-				if err := eachPacket(r, workers, func(k capture.Kind, seg *tcp.Segment) {
+				if err := eachPacket(r, workers, func(k capture.Kind, seg *tcp.Segment, hint *tracker.FlowHint) {
 					if k == capture.KindTCP {
-						tr.Process(seg)
+						tr.ProcessHinted(seg, *hint)
 					}
 				}); err != nil {
 					b.Fatal(err)

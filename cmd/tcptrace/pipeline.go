@@ -6,6 +6,7 @@ import (
 
 	"github.com/tcptrace/tcptrace/capture"
 	"github.com/tcptrace/tcptrace/tcp"
+	"github.com/tcptrace/tcptrace/tracker"
 )
 
 // batchSize is how many decoded packets cross between goroutines at once:
@@ -17,7 +18,8 @@ type batch struct {
 	n     int
 	kinds [batchSize]capture.Kind
 	segs  [batchSize]tcp.Segment
-	err   error // set on the last batch: io.EOF or what stopped reading
+	hints [batchSize]tracker.FlowHint // of the TCP segments, worked out by the reading goroutine
+	err   error                       // set on the last batch: io.EOF or what stopped reading
 }
 
 // defaultWorkers is the number of cores, as --workers says.
@@ -29,13 +31,16 @@ func defaultWorkers() int { return runtime.GOMAXPROCS(0) }
 // decoded segments over: a two-stage pipeline. The tracker stays on the
 // caller's goroutine, so results and their order are identical for any
 // number of workers. Batches are recycled: nothing is allocated per packet.
-func eachPacket(r *capture.Reader, workers int, fn func(capture.Kind, *tcp.Segment)) error {
+// The reading goroutine also works out each TCP segment's flow hint for the
+// tracker (tracker.ProcessHinted), which takes that work off its goroutine.
+func eachPacket(r *capture.Reader, workers int, fn func(capture.Kind, *tcp.Segment, *tracker.FlowHint)) error {
 	if workers <= 1 {
 		b := new(batch)
 		for {
 			b.n, b.err = r.Read(b.segs[:], b.kinds[:])
+			b.hint()
 			for i := 0; i < b.n; i++ {
-				fn(b.kinds[i], &b.segs[i])
+				fn(b.kinds[i], &b.segs[i], &b.hints[i])
 			}
 			if b.err != nil {
 				return endOfInput(b.err)
@@ -60,6 +65,7 @@ func eachPacket(r *capture.Reader, workers int, fn func(capture.Kind, *tcp.Segme
 				return
 			}
 			b.n, b.err = r.Read(b.segs[:], b.kinds[:])
+			b.hint()
 			full <- b
 			if b.err != nil {
 				return
@@ -68,7 +74,7 @@ func eachPacket(r *capture.Reader, workers int, fn func(capture.Kind, *tcp.Segme
 	}()
 	for b := range full {
 		for i := 0; i < b.n; i++ {
-			fn(b.kinds[i], &b.segs[i])
+			fn(b.kinds[i], &b.segs[i], &b.hints[i])
 		}
 		if b.err != nil {
 			return endOfInput(b.err)
@@ -76,6 +82,15 @@ func eachPacket(r *capture.Reader, workers int, fn func(capture.Kind, *tcp.Segme
 		free <- b
 	}
 	return nil
+}
+
+// hint works out the flow hints of the batch's TCP segments.
+func (b *batch) hint() {
+	for i := 0; i < b.n; i++ {
+		if b.kinds[i] == capture.KindTCP {
+			b.hints[i] = tracker.Hint(&b.segs[i])
+		}
+	}
 }
 
 func endOfInput(err error) error {

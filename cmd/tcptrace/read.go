@@ -222,13 +222,13 @@ func analyse(files []string, o readOptions) (*result, error) {
 	}
 	tr := tracker.New(cfg)
 	var first, last int64
-	readErr := eachPacket(r, o.workers, func(kind capture.Kind, seg *tcp.Segment) {
+	readErr := eachPacket(r, o.workers, func(kind capture.Kind, seg *tcp.Segment, hint *tracker.FlowHint) {
 		if first == 0 || seg.Time < first {
 			first = seg.Time
 		}
 		last = max(last, seg.Time)
 		if kind == capture.KindTCP {
-			tr.Process(seg)
+			tr.ProcessHinted(seg, *hint)
 		}
 	})
 	tr.Finish()
