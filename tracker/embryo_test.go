@@ -97,15 +97,32 @@ func TestRecycleChangesNothing(t *testing.T) {
 	if _, err := synth.WriteMix(&mix, synth.DefaultMix(6, 30_000)); err != nil {
 		t.Fatal(err)
 	}
-	segs := decodeAll(t, mix.Bytes())
-	got := records(segs, tracker.Config{OnDone: tracker.Recycle})
-	want := records(segs, tracker.Config{})
-	if len(got) != len(want) || len(got) < 100 {
-		t.Fatalf("%d connections recycled, %d not", len(got), len(want))
-	}
-	for i := range got {
-		if !bytes.Equal(got[i], want[i]) {
-			t.Fatalf("connection %d differs when recycled:\n got %s\nwant %s", i+1, got[i], want[i])
+	cli, srv := netip.MustParseAddrPort("10.0.0.1:40000"), netip.MustParseAddrPort("10.0.0.2:80")
+	for name, segs := range map[string][]tcp.Segment{
+		"mix": decodeAll(t, mix.Bytes()),
+		// A new SYN ends the connection of the first one, which the tracker
+		// still reads while it starts the next.
+		"reused 4-tuple": {
+			{Time: 1e9, Packet: 1, Src: cli, Dst: srv, Seq: 100, Flags: tcp.SYN},
+			{Time: 2e9, Packet: 2, Src: cli, Dst: srv, Seq: 5000, Flags: tcp.SYN},
+			{Time: 3e9, Packet: 3, Src: cli, Dst: srv, Seq: 9000, Flags: tcp.SYN},
+		},
+		// The client's RST ends the connection within its own step.
+		"reset in SYN_SENT": {
+			{Time: 1e9, Packet: 1, Src: cli, Dst: srv, Seq: 100, Flags: tcp.SYN},
+			{Time: 2e9, Packet: 2, Src: cli, Dst: srv, Seq: 101, Flags: tcp.RST},
+			{Time: 3e9, Packet: 3, Src: cli, Dst: srv, Seq: 700, Flags: tcp.SYN},
+		},
+	} {
+		got := records(segs, tracker.Config{OnDone: tracker.Recycle})
+		want := records(segs, tracker.Config{})
+		if len(got) != len(want) || len(got) == 0 || name == "mix" && len(got) < 100 {
+			t.Fatalf("%s: %d connections recycled, %d not", name, len(got), len(want))
+		}
+		for i := range got {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("%s: connection %d differs when recycled:\n got %s\nwant %s", name, i+1, got[i], want[i])
+			}
 		}
 	}
 }

@@ -71,6 +71,7 @@ type Tracker struct {
 	// gives its connection the embryo's id and place.
 	hatching *embryo
 	conns    []*Conn
+	ended    []*Conn // over, waiting for handOver to give them to OnDone
 	timers   timerHeap
 	idle     idleHeap // one entry per live connection, ordered by when it may go idle
 	now      int64    // latest capture time seen
@@ -149,6 +150,13 @@ func Hint(seg *tcp.Segment) FlowHint {
 
 // ProcessHinted applies one segment, whose hint is Hint(seg).
 func (t *Tracker) ProcessHinted(seg *tcp.Segment, hint FlowHint) {
+	t.process(seg, hint)
+	if len(t.ended) > 0 {
+		t.handOver()
+	}
+}
+
+func (t *Tracker) process(seg *tcp.Segment, hint FlowHint) {
 	if seg.Time > t.now {
 		t.now = seg.Time
 	}
@@ -168,6 +176,10 @@ func (t *Tracker) ProcessHinted(seg *tcp.Segment, hint FlowHint) {
 				e.add(seg, t.now)
 				return
 			}
+			// It goes on as a whole connection: make it the room of one.
+			// (Embryos hatched to end — evicted, expired, at the end —
+			// need none.)
+			t.makeRoom(e.ref)
 			c = t.hatch(e)
 		} else if cls == clsSYN && invalid == "" && t.cfg.OnTransition == nil && t.cfg.OnAnomaly == nil && embryoFits(seg) {
 			// Embryos hold events back until they hatch, so a streaming
@@ -267,7 +279,8 @@ func serverLike(a, b uint16) bool {
 func (t *Tracker) newConn(key flowKey, seg *tcp.Segment, replacing bool) *Conn {
 	if e := t.hatching; e != nil {
 		// Hatching an embryo: it already has its id, its place in the idle
-		// heap and its count among the live connections.
+		// heap and its count among the live connections (and room, made by
+		// Process when it hatches to go on).
 		t.hatching = nil
 		c := reusedConn()
 		c.ID, c.FirstSeen, c.LastSeen, c.FirstPacket, c.key, c.halfClosed, c.ref = e.id, seg.Time, seg.Time, seg.Packet, key, -1, e.ref
@@ -276,7 +289,7 @@ func (t *Tracker) newConn(key flowKey, seg *tcp.Segment, replacing bool) *Conn {
 		return c
 	}
 	if !replacing {
-		t.makeRoom()
+		t.makeRoom(nil)
 	}
 	t.nextID++
 	c := reusedConn()
@@ -298,11 +311,13 @@ func (t *Tracker) addConn(c *Conn, seg *tcp.Segment) {
 	}
 }
 
-// makeRoom evicts the least recently active connection when the table is
-// full.
-func (t *Tracker) makeRoom() {
-	if t.flows.len()+t.embryos.len()/embryoWeight >= t.cfg.MaxConnections {
-		t.evictOldest()
+// makeRoom evicts the least recently active connections (never keep's)
+// until the table has room for one more connection.
+func (t *Tracker) makeRoom(keep *connRef) {
+	for t.flows.len()+t.embryos.len()/embryoWeight >= t.cfg.MaxConnections {
+		if !t.evictOldest(keep) {
+			return
+		}
 	}
 }
 
@@ -455,7 +470,7 @@ func (e *embryo) lastSeen() int64 {
 
 // conceive starts an embryo for a SYN on an unknown 4-tuple.
 func (t *Tracker) conceive(key flowKey, seg *tcp.Segment) {
-	t.makeRoom()
+	t.makeRoom(nil)
 	t.nextID++
 	e := &embryo{id: t.nextID, key: key, syn: shapeOf(seg), packet: seg.Packet, v4: seg.Src.Addr().Is4()}
 	e.clientIsLo = e.fromLo(seg)
@@ -526,13 +541,32 @@ func (t *Tracker) over(c *Conn, how EndReason) {
 	}
 	c.ref.c = nil
 	if t.cfg.OnDone != nil {
+		t.ended = append(t.ended, c)
+	}
+}
+
+// handOver gives the connections that ended to OnDone, in the order they
+// ended. It runs once the public call that ended them is done with them (the
+// end of Process and Advance, each step of Finish): the code that ends a
+// connection may still read it, and OnDone may recycle it.
+func (t *Tracker) handOver() {
+	for i, c := range t.ended {
+		t.ended[i] = nil
 		t.cfg.OnDone(c)
 	}
+	t.ended = t.ended[:0]
 }
 
 // evictOldest ends the least recently active connection to make room. The
 // idle heap's entries are refreshed lazily, so stale ones are re-filed first.
-func (t *Tracker) evictOldest() {
+// It reports whether it ended one.
+func (t *Tracker) evictOldest(keep *connRef) bool {
+	var kept *idleEntry
+	defer func() {
+		if kept != nil {
+			heap.Push(&t.idle, *kept)
+		}
+	}()
 	for len(t.idle) > 0 {
 		e := heap.Pop(&t.idle).(idleEntry)
 		if !e.ref.live() {
@@ -542,9 +576,16 @@ func (t *Tracker) evictOldest() {
 			heap.Push(&t.idle, idleEntry{at: due, ref: e.ref})
 			continue
 		}
-		t.over(t.resolve(e.ref), EndedEvicted)
-		return
+		if e.ref == keep {
+			kept = &e
+			continue
+		}
+		if c := t.resolve(e.ref); c != nil {
+			t.over(c, EndedEvicted)
+		}
+		return true
 	}
+	return false
 }
 
 // expireIdle ends the connections that have had no packet for IdleTimeout.
@@ -1227,6 +1268,7 @@ func seqDetail(c *Conn, a *Anomaly) string {
 func (t *Tracker) Finish() {
 	t.fireTimers(t.now)
 	t.expireIdle(t.now)
+	t.handOver()
 	// What is still open, connections and embryos, ends in id order; an
 	// embryo hatches only when its turn comes, so that a flood's embryos
 	// never all become connections at once.
@@ -1247,6 +1289,7 @@ func (t *Tracker) Finish() {
 		if c := t.resolve(r); c != nil {
 			t.over(c, EndedAtCaptureEnd)
 		}
+		t.handOver()
 	}
 	t.idle = nil
 	// Hatching created connections out of id order.
@@ -1394,4 +1437,5 @@ func (t *Tracker) Advance(now int64) {
 	}
 	t.fireTimers(t.now)
 	t.expireIdle(t.now)
+	t.handOver()
 }

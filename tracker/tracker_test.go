@@ -570,6 +570,31 @@ func TestLifecycle(t *testing.T) {
 			t.Errorf("an evicted connection's end-of-life anomalies are settled, got %q", got)
 		}
 	})
+	t.Run("embryos that go on make room as whole connections", func(t *testing.T) {
+		// 32 half-open connections fit as embryos in a table of 8; as their
+		// handshakes complete, each needs a whole connection's room.
+		tr := New(Config{MaxConnections: 8, OnDone: func(*Conn) {}})
+		cli := func(i int) netip.AddrPort { return netip.AddrPortFrom(cliAddr.Addr(), uint16(40000+i)) }
+		for i := 0; i < 32; i++ {
+			for j, p := range handshake[:2] {
+				seg := segOf(2*i+j, p, cli(i), srvAddr)
+				tr.Process(&seg)
+			}
+		}
+		if tr.Evicted() != 0 || tr.Live() != 32 {
+			t.Fatalf("evicted %d, live %d; want 0 and 32 embryos", tr.Evicted(), tr.Live())
+		}
+		for i := 0; i < 32; i++ {
+			seg := segOf(100+i, handshake[2], cli(i), srvAddr)
+			tr.Process(&seg)
+			if room := tr.flows.len() + tr.embryos.len()/embryoWeight; room > 8 {
+				t.Fatalf("after %d handshakes the table holds %d connections and %d embryos: more than 8", i+1, tr.flows.len(), tr.embryos.len())
+			}
+		}
+		if tr.Evicted() == 0 || tr.flows.len() != 8 {
+			t.Fatalf("evicted %d, %d connections in the table; want evictions and 8", tr.Evicted(), tr.flows.len())
+		}
+	})
 	t.Run("established connections count one each", func(t *testing.T) {
 		var done []*Conn
 		tr := New(Config{MaxConnections: 3, OnDone: func(c *Conn) { done = append(done, c) }})
