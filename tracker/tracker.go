@@ -34,8 +34,10 @@ type Config struct {
 	// OnDone, when set, receives every connection once it is over — both
 	// endpoints CLOSED (after a short linger for late packets), expired,
 	// evicted, or still open at Finish — and the tracker then forgets it:
-	// memory stays proportional to the live connections. Without OnDone the
-	// tracker keeps every connection for Conns().
+	// memory stays proportional to the live connections. It is called at
+	// the end of the Process, Advance or Finish call that ended c, after
+	// which the tracker never reads c again: OnDone may Recycle it. Without
+	// OnDone the tracker keeps every connection for Conns().
 	OnDone func(c *Conn)
 
 	// OnTransition and OnAnomaly, when set, see every event as it is
