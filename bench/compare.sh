@@ -2,8 +2,9 @@
 # Times tcptrace against its peers on the same generated captures, in one run:
 # packets per second and peak RSS of each tool, and ratios to tcptrace.
 #
-#   bench/compare.sh                 # 10 M-packet mix + 5 M-packet SYN flood (needs ~14 GB free in $BENCH_DIR)
+#   bench/compare.sh                 # 10 M-packet mix + 5 M-packet SYN flood (needs ~19 GB free in $BENCH_DIR)
 #   PACKETS=2000000 bench/compare.sh # smaller
+#   RUNS=3 bench/compare.sh          # each command 3 times, the median run reported
 #
 # The flood is tcpsynth's realistic one (tcpsynth -realistic): a server without
 # SYN cookies answering each flood SYN with a SYN-ACK it retransmits 5 times,
@@ -47,16 +48,24 @@ fmt_pcap="$BENCH_DIR/mix-$FORMAT_PACKETS.pcap"
 [ -s "$fmt_pcap.gz" ] || gzip -1 -c "$fmt_pcap" >"$fmt_pcap.gz"
 out="$BENCH_DIR/out.jsonl"
 
+# RUNS: how many times each command runs; the run with the median wall
+# time is reported (the machines this runs on are shared and noisy).
+RUNS=${RUNS:-1}
+
 # measure NAME PACKETS CMD...: prints "NAME packets seconds peak_kib cpu_seconds"
 measure() {
 	local name=$1 n=$2
 	shift 2
 	cat "${@: -1}" >/dev/null 2>&1 || true # warm the page cache
-	local tf
+	local tf all
 	tf=$(mktemp)
-	/usr/bin/time -o "$tf" -f "%e %M %U %S" "$@" >/dev/null 2>&1 || true
-	echo "$name $n $(tail -n 1 "$tf" | awk '{print $1, $2, $3 + $4}')"
-	rm -f "$tf"
+	all=$(mktemp)
+	for _ in $(seq "$RUNS"); do
+		/usr/bin/time -o "$tf" -f "%e %M %U %S" "$@" >/dev/null 2>&1 || true
+		tail -n 1 "$tf" | awk '{print $1, $2, $3 + $4}' >>"$all"
+	done
+	echo "$name $n $(sort -n "$all" | awk -v m=$(((RUNS + 1) / 2)) 'NR == m')"
+	rm -f "$tf" "$all"
 }
 
 results=$(mktemp)
