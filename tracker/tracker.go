@@ -409,6 +409,14 @@ func (e *embryo) add(seg *tcp.Segment, now int64) {
 	if server && !e.hasSynAck {
 		e.synAck, e.hasSynAck = shapeOf(seg), true
 	}
+	if n := len(e.segs); n == cap(e.segs) {
+		// Room for a SYN and its SYN-ACK first; past eight (a half-open
+		// connection's SYN-ACK retransmissions), four at a time rather
+		// than doubling: a flood holds half a million of these.
+		grown := make([]embryoSeg, n, max(2, min(2*n, n+4)))
+		copy(grown, e.segs)
+		e.segs = grown
+	}
 	e.segs = append(e.segs, embryoSeg{time: seg.Time, packet: uint32(seg.Packet - e.packet), behind: uint32(now - seg.Time),
 		tsVal: seg.Options.TSVal, tsEcr: seg.Options.TSEcr, window: seg.Window, ipID: seg.IPID, ttl: seg.TTL, server: server})
 }
