@@ -2,7 +2,7 @@
 # Times tcptrace against its peers on the same generated captures, in one run:
 # packets per second and peak RSS of each tool, and ratios to tcptrace.
 #
-#   bench/compare.sh                 # 10 M-packet mix + 5 M-packet SYN flood (needs ~19 GB free in $BENCH_DIR)
+#   bench/compare.sh                 # 10 M-packet mix + 5 M-packet SYN flood (needs ~22 GB free in $BENCH_DIR)
 #   PACKETS=2000000 bench/compare.sh # smaller
 #   RUNS=3 bench/compare.sh          # each command 3 times, the median run reported
 #
@@ -48,6 +48,12 @@ fmt_pcap="$BENCH_DIR/mix-$FORMAT_PACKETS.pcap"
 [ -s "$fmt_pcap.gz" ] || gzip -1 -c "$fmt_pcap" >"$fmt_pcap.gz"
 out="$BENCH_DIR/out.jsonl"
 
+# Bulk transfers only (full-size data frames and their ACKs), for bytes/s.
+BULK_PACKETS=${BULK_PACKETS:-3000000}
+bulk="$BENCH_DIR/bulk-$BULK_PACKETS.pcap"
+[ -s "$bulk" ] || bin/tcpsynth -q -bulk -packets "$BULK_PACKETS" -o "$bulk"
+bulk_bytes=$(stat -c %s "$bulk")
+
 # RUNS: how many times each command runs; the run with the median wall
 # time is reported (the machines this runs on are shared and noisy).
 RUNS=${RUNS:-1}
@@ -84,11 +90,13 @@ results=$(mktemp)
 	measure "tcptrace-pcapng" "$FORMAT_PACKETS" "$ours" read --format json "$fmt_pcap.pcapng"
 	measure "tcptrace-gzip" "$FORMAT_PACKETS" "$ours" read --format json "$fmt_pcap.gz"
 	measure "gzip-dc" "$FORMAT_PACKETS" gzip -dc "$fmt_pcap.gz"
+	measure "tcptrace-bulk" "$BULK_PACKETS" "$ours" read --format json "$bulk"
+	measure "tcptrace-bulk-1core" "$BULK_PACKETS" taskset -c 0 "$ours" read --format json --workers 1 "$bulk"
 } | tee "$results"
 rm -f "$out"
 
 echo
-awk '
+awk -v bulk_bytes="$bulk_bytes" '
 { name[NR]=$1; pps[$1]=$2/($3>0?$3:1e-9); rss[$1]=$4/1024; n[$1]=$2; sec[$1]=$3; cpu[$1]=$5 }
 END {
 	printf "%-22s %12s %9s %9s %10s %12s\n", "tool", "packets", "seconds", "cpu s", "Mpkt/s", "peak RSS MiB"
@@ -101,6 +109,7 @@ END {
 	printf "tcptrace (2 workers) / 1 core       %6.2fx\n", pps["tcptrace-json"]/pps["tcptrace-json-1core"]
 	printf "flood: tcptrace %.2f Mpkt/s, %.0f MiB; Ostermann %.2f Mpkt/s, %.0f MiB (%.1fx less memory)\n", pps["tcptrace-flood"]/1e6, rss["tcptrace-flood"], pps["ostermann-flood"]/1e6, rss["ostermann-flood"], rss["ostermann-flood"]/rss["tcptrace-flood"]
 	printf "pcapng / pcap, CPU                  %6.2f\n", cpu["tcptrace-pcapng"]/cpu["tcptrace-pcap"]
+	printf "bulk transfers: %.2f GB/s (2 workers), %.2f GB/s (1 core)\n", bulk_bytes/sec["tcptrace-bulk"]/1e9, bulk_bytes/sec["tcptrace-bulk-1core"]/1e9
 	printf "gzip: tcptrace reads the .gz in %.2f s (%.2f s CPU); gzip -dc alone takes %.2f s, the .pcap %.2f s\n", sec["tcptrace-gzip"], cpu["tcptrace-gzip"], sec["gzip-dc"], sec["tcptrace-pcap"]
 }' "$results"
 rm -f "$results"

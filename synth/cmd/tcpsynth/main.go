@@ -40,6 +40,7 @@ Examples:
   tcpsynth -realistic -packets 5000000 -o flood.pcap # the benchmark flood: 1.2 M connections
   tcpsynth -flood -packets 5000000 -rst 0.3 -o flood.pcap
   tcpsynth -realistic -synack-retries 2 -scan 0.2 -packets 100000 -o f.pcap
+  tcpsynth -bulk -packets 2000000 -o bulk.pcap      # bulk transfers only
   tcpsynth -packets 1000 -o - | tcpdump -r - -c 5
 
 Flags:
@@ -71,6 +72,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	packets := fs.Int("packets", 1_000_000, "number of packets to write")
 	conns := fs.Int("connections", 1000, "connections open at once (mix)")
 	ipv6 := fs.Float64("ipv6", 0.2, "share of connections over IPv6 (mix)")
+	bulk := fs.Bool("bulk", false, "every connection of the mix a bulk transfer (full-size frames)")
 	flood := fs.Bool("flood", false, "write a SYN flood instead of the mix")
 	realistic := fs.Bool("realistic", false, "write the realistic flood (implies -flood; see above)")
 	rst := fs.Float64("rst", 0, "share of flood SYNs answered with RST,ACK")
@@ -133,6 +135,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	} else {
 		cfg := synth.DefaultMix(*seed, *packets)
 		cfg.Connections, cfg.IPv6Share, cfg.Nanoseconds = *conns, *ipv6, *nanos
+		if *bulk {
+			cfg.Normal, cfg.ServerCloses, cfg.Bulk, cfg.Retransmissions, cfg.Reordering = 0, 0, 1, 0, 0
+			cfg.Resets, cfg.HalfClosed, cfg.UnansweredSYNs, cfg.Scans = 0, 0, 0, 0
+		}
 		st, err = synth.WriteMix(bw, cfg)
 	}
 	if err == nil {
