@@ -226,14 +226,24 @@ type flowKey struct {
 }
 
 func keyOf(a, b netip.AddrPort) flowKey {
-	a16, b16 := a.Addr().As16(), b.Addr().As16()
-	ah, al := binary.BigEndian.Uint64(a16[:8]), binary.BigEndian.Uint64(a16[8:])
-	bh, bl := binary.BigEndian.Uint64(b16[:8]), binary.BigEndian.Uint64(b16[8:])
+	ah, al := halves(a.Addr())
+	bh, bl := halves(b.Addr())
 	ap, bp := uint64(a.Port()), uint64(b.Port())
 	if bh < ah || bh == ah && (bl < al || bl == al && bp < ap) {
 		ah, al, ap, bh, bl, bp = bh, bl, bp, ah, al, ap
 	}
 	return flowKey{ah, al, bh, bl, ap<<16 | bp}
+}
+
+// halves returns a's 16-byte form (IPv4 mapped into IPv6) as two
+// big-endian halves; IPv4, the common case, without going through bytes.
+func halves(a netip.Addr) (hi, lo uint64) {
+	if a.Is4() {
+		b := a.As4()
+		return 0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:]))
+	}
+	b := a.As16()
+	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
 }
 
 // connPool holds connections given back with Recycle.

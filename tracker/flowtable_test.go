@@ -1,7 +1,9 @@
 package tracker
 
 import (
+	"encoding/binary"
 	"math/rand/v2"
+	"net/netip"
 	"testing"
 )
 
@@ -44,6 +46,18 @@ func TestFlowTable(t *testing.T) {
 			if got := tab.get(&k, hash(&k)); got != want {
 				t.Fatalf("hash bits %d: key %d lost", hashBits, k.ports)
 			}
+		}
+	}
+}
+
+// TestHalves: the IPv4 shortcut gives the halves of As16.
+func TestHalves(t *testing.T) {
+	for _, s := range []string{"0.0.0.0", "10.1.2.3", "255.255.255.255", "::", "::ffff:10.1.2.3", "2001:db8::1", "fe80::1%eth0"} {
+		a := netip.MustParseAddr(s)
+		b := a.As16()
+		hi, lo := halves(a)
+		if hi != binary.BigEndian.Uint64(b[:8]) || lo != binary.BigEndian.Uint64(b[8:]) {
+			t.Errorf("%s: halves %#x %#x, As16 %x", s, hi, lo, b)
 		}
 	}
 }
