@@ -157,7 +157,7 @@ func records(segs []tcp.Segment, cfg tracker.Config) [][]byte {
 }
 
 // decodeAll decodes the TCP segments of a capture held in memory.
-func decodeAll(t *testing.T, data []byte) []tcp.Segment {
+func decodeAll(t testing.TB, data []byte) []tcp.Segment {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "in.pcap")
 	if err := os.WriteFile(path, data, 0o644); err != nil {

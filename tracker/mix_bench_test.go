@@ -2,12 +2,8 @@ package tracker_test
 
 import (
 	"bytes"
-	"io"
-	"os"
-	"path/filepath"
 	"testing"
 
-	"github.com/tcptrace/tcptrace/capture"
 	"github.com/tcptrace/tcptrace/synth"
 	"github.com/tcptrace/tcptrace/tcp"
 	"github.com/tcptrace/tcptrace/tracker"
@@ -21,29 +17,7 @@ func mixSegments(b *testing.B, packets int) []tcp.Segment {
 	if _, err := synth.WriteMix(&buf, synth.DefaultMix(1, packets)); err != nil {
 		b.Fatal(err)
 	}
-	path := filepath.Join(b.TempDir(), "mix.pcap")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	r, err := capture.Files([]string{path}, capture.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close()
-	segs := make([]tcp.Segment, 0, packets)
-	for {
-		var seg tcp.Segment
-		kind, err := r.Next(&seg)
-		if err == io.EOF {
-			return segs
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		if kind == capture.KindTCP {
-			segs = append(segs, seg)
-		}
-	}
+	return decodeAll(b, buf.Bytes())
 }
 
 // BenchmarkProcessMix tracks the benchmark mix of the speed goals (1,000
