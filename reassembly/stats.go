@@ -63,14 +63,6 @@ type DirStats struct {
 	// duplicate ACKs sent by this side (each run once).
 	TripleDuplicateAcks uint64
 
-	// Advertised receive window of this side over the connection: scaled
-	// when WindowScaled (both SYNs were seen, so the scale is known; a SYN
-	// without the option means no scaling), as on the wire otherwise
-	// (midstream). SYN windows are never scaled (RFC 7323 §2.2).
-	WindowMin, WindowMax uint32
-	WindowSeen           bool // WindowMin and WindowMax are valid
-	WindowScaled         bool
-
 	MaxIdle time.Duration // longest gap between two consecutive segments of this side
 
 	// Round-trip times from this side's data to the peer's ACK that covers
@@ -85,6 +77,14 @@ type DirStats struct {
 	ISN      tcp.Seq // initial sequence number, valid when ISNKnown (a SYN was seen)
 	ISNKnown bool
 	SYN      SYNOptions // options of the SYN this side sent
+
+	// Advertised receive window of this side over the connection: scaled
+	// when WindowScaled (both SYNs were seen, so the scale is known; a SYN
+	// without the option means no scaling), as on the wire otherwise
+	// (midstream). SYN windows are never scaled (RFC 7323 §2.2).
+	WindowSeen           bool // WindowMin and WindowMax are valid
+	WindowScaled         bool
+	WindowMin, WindowMax uint32
 
 	counts [numClasses]uint32 // saturating; 4 G segments of one class on one connection is plenty
 	first  [numClasses]uint64
@@ -167,15 +167,15 @@ type Handshake struct {
 	// SYN-ACK to that SYN-ACK: the round trip on the server's side of the
 	// capture point. Measuring from the last copy keeps the client's
 	// retransmission timeouts out of it.
-	SYNToSYNACK    time.Duration
-	HasSYNToSYNACK bool
+	SYNToSYNACK time.Duration
 	// SYNACKToACK is from the server's last SYN-ACK to the client's first
 	// ACK of it (ack = server ISN+1): the round trip on the client's side.
-	SYNACKToACK    time.Duration
-	HasSYNACKToACK bool
+	SYNACKToACK time.Duration
 
 	SYNRetransmissions    uint32 // SYNs without ACK sent again with the same ISN (either side)
 	SYNACKRetransmissions uint32 // SYN-ACKs sent again with the same ISN (either side)
+
+	HasSYNToSYNACK, HasSYNACKToACK bool // the two round trips above are valid
 }
 
 // RTT returns the full handshake round trip, SYNToSYNACK + SYNACKToACK,

@@ -38,52 +38,50 @@ const (
 // observer knows of its sequence space. Only State and the counters are
 // meant for renderers.
 type Endpoint struct {
-	State   State
-	Initial State // the state before its first transition
-	Since   int64 // when State was entered (ns)
-
+	Since   int64  // when State was entered (ns)
 	Packets uint64 // segments sent
 	Bytes   uint64 // payload bytes sent, retransmissions included
 	IPBytes uint64 // IP packet bytes sent, from the IP headers (Zeek's orig_ip_bytes/resp_ip_bytes)
 
-	SYNs, SYNACKs, FINs int // SYN, SYN-ACK and FIN segments sent
-
-	isn     tcp.Seq // initial sequence number, valid when hasISN
-	synData uint32  // payload carried on the SYN (TCP Fast Open)
-	hasISN  bool
-
-	nxt    tcp.Seq // one past the highest sequence number sent (SYN and FIN count one)
-	hasNxt bool
-
-	fin        tcp.Seq // the FIN's own sequence number, valid when finSent
-	finSent    bool
 	finTime    int64  // when the FIN was first sent
 	finAckedBy uint64 // the packet the observer took as acknowledging the FIN
 
-	ack    tcp.Seq // highest acknowledgment sent: what this endpoint has received
-	hasAck bool
-
-	window    uint16 // last advertised window, unscaled
-	wscale    uint8  // window scale offered in its SYN
-	hasWScale bool
-
 	pendingSYN     uint64 // packet number of a received SYN not yet answered, 0 when none
 	pendingSYNTime int64
-	closedBy       closeCause
 
-	// After a correction proved that a segment the observer saw never
-	// reached this endpoint, later copies of it are not assumed delivered at
-	// once: their receipt is deferred until the endpoint's own behaviour or
-	// the retransmission clock confirms it.
-	doubtSYNACK  bool
-	doubtACK     bool
-	deferred     deferredReceipt
 	lastCtl      int64 // when it last sent a SYN, SYN-ACK or FIN
 	ctlGap       int64 // the interval between its last two copies of one
 	firstSYNTime int64
 	synAckTime   int64
 
-	Addr netip.AddrPort // last: the only pointer (see Conn)
+	SYNs, SYNACKs, FINs uint32 // SYN, SYN-ACK and FIN segments sent (saturating)
+
+	isn     tcp.Seq // initial sequence number, valid when hasISN
+	synData uint32  // payload carried on the SYN (TCP Fast Open)
+	nxt     tcp.Seq // one past the highest sequence number sent (SYN and FIN count one)
+	fin     tcp.Seq // the FIN's own sequence number, valid when finSent
+	ack     tcp.Seq // highest acknowledgment sent: what this endpoint has received
+	window  uint16  // last advertised window, unscaled
+	wscale  uint8   // window scale offered in its SYN
+
+	State   State
+	Initial State // the state before its first transition
+
+	hasISN, hasNxt, finSent, hasAck, hasWScale bool
+	closedBy                                   closeCause
+
+	// After a correction proved that a segment the observer saw never
+	// reached this endpoint, later copies of it are not assumed delivered at
+	// once: their receipt is deferred (allocated when needed: it is rare)
+	// until the endpoint's own behaviour or the retransmission clock
+	// confirms it.
+	doubtSYNACK bool
+	doubtACK    bool
+	deferred    *deferredReceipt
+
+	Addr netip.AddrPort // last, with deferred the only pointers (see Conn)
+	// (Fields are ordered by size, so that a Conn, which holds two, stays
+	// in a smaller size class: TIME_WAIT keeps a hundred thousand.)
 }
 
 // deferredReceipt is a transition held back until confirmed.
@@ -157,13 +155,13 @@ type Conn struct {
 	// Ended says how the connection's record ended; StillOpen while the
 	// tracker follows it.
 	Ended EndReason
+	// halfClosed points into Anomalies once half_closed was reported, so its
+	// detail can be brought up to date; -1 when not reported.
+	halfClosed int32
 
 	key  flowKey
 	seq  reassembly.Conn
 	zeek zeekConn
-	// halfClosed points into Anomalies once half_closed was reported, so its
-	// detail can be brought up to date; -1 when not reported.
-	halfClosed int
 }
 
 // Client and Server return the endpoints' addresses.

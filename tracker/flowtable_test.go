@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"testing"
+	"unsafe"
 )
 
 // TestFlowTable checks the table against Go's map through random inserts,
@@ -59,5 +60,14 @@ func TestHalves(t *testing.T) {
 		if hi != binary.BigEndian.Uint64(b[:8]) || lo != binary.BigEndian.Uint64(b[8:]) {
 			t.Errorf("%s: halves %#x %#x, As16 %x", s, hi, lo, b)
 		}
+	}
+}
+
+// TestConnSize: a Conn fits the allocator's 1,536-byte size class; the next
+// is 1,792, a sixth more memory for every connection held through
+// TIME_WAIT. Growing past it should be a decision, not an accident.
+func TestConnSize(t *testing.T) {
+	if n := unsafe.Sizeof(Conn{}); n > 1536 {
+		t.Errorf("Conn is %d bytes, over the 1,536-byte size class", n)
 	}
 }

@@ -514,6 +514,14 @@ func (t *Tracker) hatch(e *embryo) *Conn {
 	return live(c)
 }
 
+// saturatingInc adds one to a counter that stops at its maximum.
+func saturatingInc(n uint32) uint32 {
+	if n == math.MaxUint32 {
+		return n
+	}
+	return n + 1
+}
+
 // live returns c, or nil when c is over (no longer on its 4-tuple).
 func live(c *Conn) *Conn {
 	if c != nil && c.Ended != StillOpen {
@@ -716,7 +724,7 @@ func (t *Tracker) apply(c *Conn, s Side, cls class, seg *tcp.Segment) {
 	// Sequence bookkeeping the guards rely on.
 	var ev event
 	ev.seg, ev.cls = seg, cls
-	if cls == clsACK && snd.State == Established && rcv.State == Established && !snd.finSent && !snd.deferred.ok {
+	if cls == clsACK && snd.State == Established && rcv.State == Established && !snd.finSent && snd.deferred == nil {
 		// The common case, data or an ACK between two established
 		// endpoints: no table cell applies (see transitions), only the
 		// sequence bookkeeping.
@@ -731,9 +739,9 @@ func (t *Tracker) apply(c *Conn, s Side, cls class, seg *tcp.Segment) {
 		t.anomaly(c, DataAfterFin, Warning, s, seg, fmt.Sprintf("%s sent %d bytes beyond its FIN (relative seq %d)", s, seq32(seg.Seq.Add(seg.PayloadLen)-from), snd.rel(seg.Seq)))
 	}
 	t.noteSent(c, s, &ev)
-	if snd.deferred.ok {
+	if snd.deferred != nil {
 		if ev.repeatSYN || ev.repeatFIN {
-			snd.deferred = deferredReceipt{} // lost again
+			snd.deferred = nil // lost again
 		} else {
 			t.commitDeferred(c, s) // it acts on what it received
 		}
@@ -811,33 +819,33 @@ func (t *Tracker) noteSent(c *Conn, s Side, ev *event) {
 			e.wscale, e.hasWScale = seg.Options.WScale, true
 		}
 		if ev.cls == clsSYN {
-			e.SYNs++
+			e.SYNs = saturatingInc(e.SYNs)
 			if e.SYNs == 1 {
 				e.firstSYNTime = seg.Time
 			}
 			if ev.repeatSYN {
-				t.countAnomaly(c, SynRetransmitted, s, seg, e.SYNs)
+				t.countAnomaly(c, SynRetransmitted, s, seg, int(e.SYNs))
 			}
 		} else {
-			e.SYNACKs++
+			e.SYNACKs = saturatingInc(e.SYNACKs)
 			if e.SYNACKs == 1 {
 				e.synAckTime = seg.Time
 			}
 			if ev.repeatSYN {
-				t.countAnomaly(c, SynAckRetransmitted, s, seg, e.SYNACKs)
+				t.countAnomaly(c, SynAckRetransmitted, s, seg, int(e.SYNACKs))
 			}
 		}
 	case clsFIN:
 		fin := seg.Seq.Add(seg.PayloadLen)
 		defer e.noteControl(seg.Time, ev)
 		end++
-		e.FINs++
+		e.FINs = saturatingInc(e.FINs)
 		switch {
 		case !e.finSent:
 			e.fin, e.finSent, e.finTime = fin, true, seg.Time
 		case fin == e.fin:
 			ev.repeatFIN = true
-			t.countAnomaly(c, FinRetransmitted, s, seg, e.FINs)
+			t.countAnomaly(c, FinRetransmitted, s, seg, int(e.FINs))
 		}
 	}
 	if !e.hasNxt || e.nxt.Less(end) {
@@ -910,7 +918,7 @@ func (t *Tracker) step(c *Conn, s Side, d dir, cls class, ev *event) {
 
 	if d == received && e.doubts(cls, cl.guard) {
 		deadline := max(seg.Time+graceAfterFIN, e.lastCtl+2*e.ctlGap+e.ctlGap/2)
-		e.deferred = deferredReceipt{ok: true, from: e.State, cl: cl, cls: cls, at: seg.Time, pkt: seg.Packet, flags: seg.Flags}
+		e.deferred = &deferredReceipt{ok: true, from: e.State, cl: cl, cls: cls, at: seg.Time, pkt: seg.Packet, flags: seg.Flags}
 		t.schedule(timer{at: deadline, ref: c.ref, side: s, state: e.State, since: e.Since, deferred: true})
 		return
 	}
@@ -972,8 +980,8 @@ func (t *Tracker) commit(c *Conn, s Side, cl cell, cls class, at int64, pkt uint
 func (t *Tracker) commitDeferred(c *Conn, s Side) {
 	e := &c.Ends[s]
 	d := e.deferred
-	e.deferred = deferredReceipt{}
-	if d.ok && e.State == d.from {
+	e.deferred = nil
+	if d != nil && e.State == d.from {
 		t.commit(c, s, d.cl, d.cls, d.at, d.pkt, d.flags)
 	}
 }
@@ -1344,7 +1352,7 @@ func (t *Tracker) finishConn(c *Conn) {
 			if e.FINs < 2 && waited < graceAfterFIN {
 				sev = Info
 			}
-			detail := fmt.Sprintf("%s left in %s: its FIN was not acknowledged (%d retransmission(s), %s until the capture ended)", s, e.State, e.FINs-1, dur(waited))
+			detail := fmt.Sprintf("%s left in %s: its FIN was not acknowledged (%d retransmission(s), %s until the capture ended)", s, e.State, int(e.FINs)-1, dur(waited))
 			if e.finAckedBy != 0 {
 				detail += fmt.Sprintf("; the ACK in packet %d was lost beyond the capture point", e.finAckedBy)
 			}
@@ -1433,7 +1441,7 @@ func (t *Tracker) fireTimers(now int64) {
 			p := &c.Ends[tm.side.peer()]
 			t.anomalyAt(c, HalfClosed, Warning, tm.side, tm.at, 0,
 				fmt.Sprintf("%s in CLOSE_WAIT for more than %s; %s is %s", tm.side, dur(int64(t.cfg.HalfCloseTimeout)), tm.side.peer(), p.State))
-			c.halfClosed = len(c.Anomalies) - 1
+			c.halfClosed = int32(len(c.Anomalies) - 1)
 		}
 	}
 }
