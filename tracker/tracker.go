@@ -436,9 +436,8 @@ func (e *embryo) segment(i int) tcp.Segment {
 
 // fromLo reports whether seg was sent by the key's lower endpoint.
 func (e *embryo) fromLo(seg *tcp.Segment) bool {
-	a := seg.Src.Addr().As16()
-	return binary.BigEndian.Uint64(a[:8]) == e.key.loHi && binary.BigEndian.Uint64(a[8:]) == e.key.loLo &&
-		uint64(seg.Src.Port()) == e.key.ports>>16
+	hi, lo := halves(seg.Src.Addr())
+	return hi == e.key.loHi && lo == e.key.loLo && uint64(seg.Src.Port()) == e.key.ports>>16
 }
 
 // fromClient reports whether seg, on the embryo's 4-tuple, was sent by its
