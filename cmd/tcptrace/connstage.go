@@ -11,10 +11,10 @@ import "github.com/tcptrace/tcptrace/tracker"
 // touches a connection again once it has handed it over (Config.OnDone), so
 // the two goroutines share nothing else.
 type connStage struct {
-	batch []*tracker.Conn
-	full  chan []*tracker.Conn
-	free  chan []*tracker.Conn
-	done  chan struct{}
+	batch  []*tracker.Conn
+	relay  relay[[]*tracker.Conn]
+	done   chan struct{}
+	closed bool
 }
 
 const (
@@ -24,23 +24,18 @@ const (
 
 func startConnStage(consume func(*tracker.Conn)) *connStage {
 	s := &connStage{
-		full: make(chan []*tracker.Conn, connDepth),
-		free: make(chan []*tracker.Conn, connDepth+1),
-		done: make(chan struct{}),
+		relay: newRelay(connDepth, func() []*tracker.Conn { return make([]*tracker.Conn, 0, connBatch) }),
+		done:  make(chan struct{}),
 	}
-	for i := 0; i < connDepth; i++ {
-		s.free <- make([]*tracker.Conn, 0, connBatch)
-	}
-	s.batch = make([]*tracker.Conn, 0, connBatch)
-	full, free, done := s.full, s.free, s.done // close clears s.full
+	s.batch = <-s.relay.free
 	go func() {
-		defer close(done)
-		for b := range full {
+		defer close(s.done)
+		for b := range s.relay.full {
 			for i, c := range b {
 				consume(c)
 				b[i] = nil
 			}
-			free <- b[:0]
+			s.relay.free <- b[:0]
 		}
 	}()
 	return s
@@ -50,21 +45,21 @@ func startConnStage(consume func(*tracker.Conn)) *connStage {
 func (s *connStage) add(c *tracker.Conn) {
 	s.batch = append(s.batch, c)
 	if len(s.batch) == connBatch {
-		s.full <- s.batch
-		s.batch = <-s.free
+		s.relay.full <- s.batch
+		s.batch = <-s.relay.free
 	}
 }
 
 // close hands over what is left and waits until the consumer has seen every
 // connection. It may be called more than once.
 func (s *connStage) close() {
-	if s.full == nil {
+	if s.closed {
 		return
 	}
+	s.closed = true
 	if len(s.batch) > 0 {
-		s.full <- s.batch
+		s.relay.full <- s.batch
 	}
-	close(s.full)
-	s.full = nil
+	close(s.relay.full)
 	<-s.done
 }

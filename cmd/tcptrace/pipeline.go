@@ -34,54 +34,67 @@ func defaultWorkers() int { return runtime.GOMAXPROCS(0) }
 // The reading goroutine also works out each TCP segment's flow hint for the
 // tracker (tracker.ProcessHinted), which takes that work off its goroutine.
 func eachPacket(r *capture.Reader, workers int, fn func(capture.Kind, *tcp.Segment, *tracker.FlowHint)) error {
+	fill := func(b *batch) {
+		b.n, b.err = r.Read(b.segs[:], b.kinds[:])
+		b.hint()
+	}
+	// deliver hands the batch to fn and reports whether reading goes on.
+	deliver := func(b *batch) bool {
+		for i := 0; i < b.n; i++ {
+			fn(b.kinds[i], &b.segs[i], &b.hints[i])
+		}
+		return b.err == nil
+	}
 	if workers <= 1 {
 		b := new(batch)
 		for {
-			b.n, b.err = r.Read(b.segs[:], b.kinds[:])
-			b.hint()
-			for i := 0; i < b.n; i++ {
-				fn(b.kinds[i], &b.segs[i], &b.hints[i])
-			}
-			if b.err != nil {
+			if fill(b); !deliver(b) {
 				return endOfInput(b.err)
 			}
 		}
 	}
-	const depth = 4
-	full := make(chan *batch, depth)
-	free := make(chan *batch, depth+1)
-	for i := 0; i < depth+1; i++ {
-		free <- new(batch)
-	}
+	rl := newRelay(4, func() *batch { return new(batch) })
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
-		defer close(full)
+		defer close(rl.full)
 		for {
 			var b *batch
 			select {
-			case b = <-free:
+			case b = <-rl.free:
 			case <-stop:
 				return
 			}
-			b.n, b.err = r.Read(b.segs[:], b.kinds[:])
-			b.hint()
-			full <- b
+			fill(b)
+			rl.full <- b
 			if b.err != nil {
 				return
 			}
 		}
 	}()
-	for b := range full {
-		for i := 0; i < b.n; i++ {
-			fn(b.kinds[i], &b.segs[i], &b.hints[i])
-		}
-		if b.err != nil {
+	for b := range rl.full {
+		if !deliver(b) {
 			return endOfInput(b.err)
 		}
-		free <- b
+		rl.free <- b
 	}
 	return nil
+}
+
+// relay cycles a fixed set of buffers between two goroutines: the producer
+// takes an empty one from free, fills it and sends it on full; the consumer
+// uses it and gives it back on free. Nothing is allocated per item, and the
+// buffers in flight bound the memory between the two.
+type relay[B any] struct{ full, free chan B }
+
+// newRelay makes a relay of depth+1 buffers: depth can wait on full while
+// the producer fills one more.
+func newRelay[B any](depth int, newBuffer func() B) relay[B] {
+	r := relay[B]{full: make(chan B, depth), free: make(chan B, depth+1)}
+	for range depth + 1 {
+		r.free <- newBuffer()
+	}
+	return r
 }
 
 // hint works out the flow hints of the batch's TCP segments.
