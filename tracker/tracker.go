@@ -338,8 +338,8 @@ const embryoWeight = 4
 // seen: its client's SYN, perhaps the server's SYN-ACK, and copies of them.
 // SYN floods, scans and unanswered SYNs leave millions of these and most
 // never go further, so they wait in a compact form — the two segments'
-// shapes and, per copy, only the fields a retransmission changes: ~250 bytes
-// for a SYN, ~550 for a half-open connection whose server retransmitted its
+// shapes and, per copy, only the fields a retransmission changes: ~220 bytes
+// for a SYN, ~420 for a half-open connection whose server retransmitted its
 // SYN-ACK five times, instead of ~3 KB — and hatch into a Conn, by replaying
 // them, when anything else happens on their 4-tuple, when they end, or when
 // the capture ends. The result is exactly what applying the segments at once
