@@ -183,3 +183,30 @@ func decodeAll(t testing.TB, data []byte) []tcp.Segment {
 		}
 	}
 }
+
+// TestFreezeHappens: on the benchmark mix most connections waiting out
+// TIME_WAIT are frozen (a pointer field added to Conn and not kept aside by
+// freeze would stop that), and none is left frozen after Finish.
+func TestFreezeHappens(t *testing.T) {
+	var mix bytes.Buffer
+	if _, err := synth.WriteMix(&mix, synth.DefaultMix(8, 100_000)); err != nil {
+		t.Fatal(err)
+	}
+	segs := decodeAll(t, mix.Bytes())
+	done := 0
+	tr := tracker.New(tracker.Config{OnDone: func(*tracker.Conn) { done++ }})
+	most := 0
+	for i := range segs {
+		tr.Process(&segs[i])
+		most = max(most, tracker.Frozen(tr))
+	}
+	atEnd := tr.Live()
+	tr.Finish()
+	if most < atEnd/2 || most < 100 {
+		t.Errorf("at most %d connections frozen at once; %d were live at the end", most, atEnd)
+	}
+	if n := tracker.Frozen(tr); n != 0 {
+		t.Errorf("%d connections still frozen after Finish", n)
+	}
+	t.Logf("%d connections, at most %d frozen, %d live at the end", done, most, atEnd)
+}

@@ -68,7 +68,12 @@ const closeLinger = int64(5 * time.Second)
 type Tracker struct {
 	cfg     Config
 	flows   flowTable[*Conn]
-	embryos flowTable[*embryo] // connections seen only as SYNs and SYN-ACKs so far
+	embryos flowTable[*embryo]     // connections seen only as SYNs and SYN-ACKs so far
+	frozen  flowTable[*frozenConn] // connections waiting out TIME_WAIT (freeze.go)
+	// freezing: connections go to OnDone and no one watches them live.
+	freezing  bool
+	scratch   Conn   // freeze and thaw's image
+	frozenBuf []byte // freeze's encoding
 	// hatching is the embryo whose first SYN is being replayed: newConn
 	// gives its connection the embryo's id and place.
 	hatching *embryo
@@ -111,6 +116,7 @@ func New(cfg Config) *Tracker {
 	}
 	return &Tracker{
 		cfg:       cfg,
+		freezing:  cfg.OnDone != nil && cfg.OnTransition == nil && cfg.OnAnomaly == nil,
 		closeWait: make(map[netip.AddrPort]*pile),
 		timeWait:  make(map[netip.Addr]*pile),
 	}
@@ -183,6 +189,8 @@ func (t *Tracker) process(seg *tcp.Segment, hint FlowHint) {
 			// need none.)
 			t.makeRoom(e.ref)
 			c = t.hatch(e)
+		} else if f := t.frozen.get(&key, h); f != nil {
+			c = t.thaw(f)
 		} else if cls == clsSYN && invalid == "" && t.cfg.OnTransition == nil && t.cfg.OnAnomaly == nil && embryoFits(seg) {
 			// Embryos hold events back until they hatch, so a streaming
 			// consumer (live mode) gets full connections from the start.
@@ -190,7 +198,10 @@ func (t *Tracker) process(seg *tcp.Segment, hint FlowHint) {
 			return
 		}
 	}
-	t.segment(c, key, seg, cls, invalid)
+	c = t.segment(c, key, seg, cls, invalid)
+	if t.freezing && frozenReady(c) {
+		t.freeze(c, h)
+	}
 }
 
 // segment applies one segment to its connection (c may be nil: connFor
@@ -316,7 +327,7 @@ func (t *Tracker) addConn(c *Conn, seg *tcp.Segment) {
 // makeRoom evicts the least recently active connections (never keep's)
 // until the table has room for one more connection.
 func (t *Tracker) makeRoom(keep *connRef) {
-	for t.flows.len()+t.embryos.len()/embryoWeight >= t.cfg.MaxConnections {
+	for t.flows.len()+t.frozen.len()+t.embryos.len()/embryoWeight >= t.cfg.MaxConnections {
 		if !t.evictOldest(keep) {
 			return
 		}
@@ -535,6 +546,9 @@ func (t *Tracker) resolve(r *connRef) *Conn {
 	if r.e != nil {
 		return t.hatch(r.e)
 	}
+	if r.f != nil {
+		return t.thaw(r.f)
+	}
 	return r.c
 }
 
@@ -626,18 +640,22 @@ type idleEntry struct {
 }
 
 // connRef is how the timer heaps point at a connection (or at an embryo
-// not yet hatched): when it is over the reference is cleared, so stale heap
-// entries do not keep it in memory.
+// not yet hatched, or at a frozen connection): at most one is set, none
+// when it is over, so stale heap entries do not keep it in memory.
 type connRef struct {
 	c *Conn
 	e *embryo
+	f *frozenConn
 }
 
-func (r *connRef) live() bool { return r.e != nil || r.c != nil }
+func (r *connRef) live() bool { return r.e != nil || r.c != nil || r.f != nil }
 
 func (r *connRef) lastSeen() int64 {
-	if r.e != nil {
+	switch {
+	case r.e != nil:
 		return r.e.lastSeen()
+	case r.f != nil:
+		return r.f.lastSeen
 	}
 	return r.c.LastSeen
 }
@@ -1291,13 +1309,16 @@ func (t *Tracker) Finish() {
 	// never all become connections at once.
 	open := make([]*connRef, 0, t.live)
 	for _, e := range t.idle {
-		if e.ref.e != nil || (e.ref.c != nil && e.ref.c.Ended == StillOpen) {
+		if e.ref.e != nil || e.ref.f != nil || (e.ref.c != nil && e.ref.c.Ended == StillOpen) {
 			open = append(open, e.ref)
 		}
 	}
 	id := func(r *connRef) uint64 {
-		if r.e != nil {
+		switch {
+		case r.e != nil:
 			return r.e.id
+		case r.f != nil:
+			return r.f.id
 		}
 		return r.c.ID
 	}
@@ -1418,7 +1439,13 @@ func (t *Tracker) fireTimers(now int64) {
 		tm := heap.Pop(&t.timers).(timer)
 		c := tm.ref.c
 		if c == nil {
-			continue // the connection is over
+			// Over; or frozen, when the timer is not stale already by its
+			// state alone: both endpoints are in TIME_WAIT or CLOSED,
+			// with nothing deferred.
+			if f := tm.ref.f; f == nil || tm.deferred || !doneWithData(tm.state) {
+				continue
+			}
+			c = t.thaw(tm.ref.f)
 		}
 		e := &c.Ends[tm.side]
 		if e.State != tm.state || e.Since != tm.since {
