@@ -244,6 +244,30 @@ func halves(a netip.Addr) (hi, lo uint64) {
 	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
 }
 
+// addrOfKey rebuilds the address of k's lower or higher endpoint, an IPv4
+// one when v4; exact for addresses that addrsFit.
+func addrOfKey(k *flowKey, lo, v4 bool) netip.AddrPort {
+	var b [16]byte
+	hi, low, port := k.hiHi, k.hiLo, k.ports&0xffff
+	if lo {
+		hi, low, port = k.loHi, k.loLo, k.ports>>16
+	}
+	binary.BigEndian.PutUint64(b[:8], hi)
+	binary.BigEndian.PutUint64(b[8:], low)
+	a := netip.AddrFrom16(b)
+	if v4 {
+		a = a.Unmap()
+	}
+	return netip.AddrPortFrom(a, uint16(port))
+}
+
+// addrsFit reports whether the flow key of two addresses gives them back
+// (addrOfKey): not for an IPv4-mapped IPv6 address (the key maps IPv4 the
+// same way) or one with a zone, nor for a mix of IPv4 and IPv6.
+func addrsFit(a, b netip.Addr) bool {
+	return !a.Is4In6() && !b.Is4In6() && a.Zone() == "" && b.Zone() == "" && a.Is4() == b.Is4()
+}
+
 // connPool holds connections given back with Recycle.
 var connPool sync.Pool
 

@@ -3,6 +3,8 @@ package tracker
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/tcptrace/tcptrace/tcp"
+	"math"
 	"math/bits"
 	"net/netip"
 	"reflect"
@@ -16,8 +18,9 @@ import (
 // closed connections against a few seconds of open ones. Linux keeps such a
 // socket as a small inet_timewait_sock; the tracker freezes the Conn into a
 // frozenConn — its memory image with the zero words run-length encoded, the
-// times relative to its last packet — and gives the Conn back to the pool:
-// ~0.7 KB instead of ~2.2 KB. Anything that needs the connection again (a
+// times relative to its last packet, in a string the garbage collector does
+// not scan — and gives the Conn back to the pool: ~0.6 KB instead of
+// ~2.2 KB. Anything that needs the connection again (a
 // late packet on its 4-tuple, its timer, the idle or eviction rules, the end
 // of the capture) thaws it into a Conn equal to the one frozen; the records
 // are exactly those without freezing (TestEmbryosChangeNothing,
@@ -28,34 +31,51 @@ type frozenConn struct {
 	ref      *connRef
 	id       uint64 // Finish ends connections in id order without thawing them to look
 	lastSeen int64  // for the idle rule; also the base of the image's times
-	addrs    [2]netip.AddrPort
-	extra    *frozenExtra // nil unless it has anomalies or transition notes
-	image    []byte       // appendWords of the Conn's words, then of its transitions'
+	extra    *frozenExtra
+	// image is appendWords of the Conn's words (its pointer fields
+	// cleared), then of its transitions as frozenTransitions.
+	image          string
+	clientIsLo, v4 bool // the addresses, rebuilt from the key (as for embryos)
 }
 
-// frozenExtra holds the strings a frozen connection keeps as they are.
+// frozenExtra is what a few frozen connections keep besides the image.
 type frozenExtra struct {
+	addrs     *[2]netip.AddrPort // when the key cannot give them back (addrsFit)
 	anomalies []Anomaly
-	notes     []string // per transition; nil when none has a note
+	notes     []string // per transition, when one has a note not in the tracker's table
 }
+
+// frozenTransition is a Transition in the image: the note is an index into
+// Tracker.notes.
+type frozenTransition struct {
+	time     int64
+	packet   uint64
+	inFrom   int64
+	note     uint16 // 0: none; noteKept: in frozenExtra.notes; else Tracker.notes[note-1]
+	flags    tcp.Flags
+	side     Side
+	from, to State
+}
+
+const (
+	noteKept = math.MaxUint16
+	maxNotes = 1024 // distinct notes shared by frozen connections; the rest are kept each
+)
 
 func (f *frozenConn) flowKey() *flowKey { return &f.key }
 
 const (
 	connWords       = int(unsafe.Sizeof(Conn{}) / 8)
-	transitionWords = int(unsafe.Sizeof(Transition{}) / 8)
+	transitionWords = int(unsafe.Sizeof(frozenTransition{}) / 8)
 )
 
-// The words of a Conn and of a Transition that hold pointers. freeze clears
-// the fields it keeps aside (transitions, anomalies, ref, addresses, notes)
-// and freezes only when every one of these words is then zero: the image,
-// kept in memory the garbage collector does not scan, must never hold a
-// pointer. A pointer field added to Conn later only stops freezing until
-// freeze keeps it aside too (TestFreezeHappens).
-var (
-	connPointerWords       = pointerWords(reflect.TypeFor[Conn](), 0, nil)
-	transitionPointerWords = pointerWords(reflect.TypeFor[Transition](), 0, nil)
-)
+// connPointerWords are the words of a Conn that hold pointers. freeze clears
+// the fields it keeps aside (transitions, anomalies, ref, addresses) and
+// freezes only when every one of these words is then zero: the image, a
+// string the garbage collector does not scan, must never hold a pointer. A
+// pointer field added to Conn later only stops freezing until freeze keeps
+// it aside too (TestFreezeHappens).
+var connPointerWords = pointerWords(reflect.TypeFor[Conn](), 0, nil)
 
 func pointerWords(t reflect.Type, off uintptr, out []int) []int {
 	switch t.Kind() {
@@ -91,44 +111,91 @@ func (t *Tracker) freeze(c *Conn, h uint64) {
 	*img = *c
 	img.Transitions, img.Anomalies, img.ref = nil, nil, nil
 	img.Ends[Client].Addr, img.Ends[Server].Addr = netip.AddrPort{}, netip.AddrPort{}
+	img.key = flowKey{} // frozenConn has it
 	words := (*[connWords]uint64)(unsafe.Pointer(img))
 	for _, w := range connPointerWords {
 		if words[w] != 0 {
+			*img = Conn{}
 			return
 		}
 	}
+	if t.like == nil {
+		t.like = newFrozenLike(words, c.Transitions)
+	}
 	base := c.LastSeen
 	buf := binary.AppendUvarint(t.frozenBuf[:0], uint64(len(c.Transitions)))
-	buf = appendWords(buf, words[:], base)
+	buf = appendWords(buf, words[:], t.like.conn[:], base)
+	*img = Conn{}
 	var notes []string
 	for i := range c.Transitions {
-		tr := c.Transitions[i]
+		tr := &c.Transitions[i]
+		ft := frozenTransition{time: tr.Time, packet: tr.Packet, inFrom: tr.InFrom, flags: tr.Flags, side: tr.Side, from: tr.From, to: tr.To}
 		if tr.Note != "" {
-			if notes == nil {
-				notes = make([]string, len(c.Transitions))
-			}
-			notes[i], tr.Note = tr.Note, ""
-		}
-		tw := (*[transitionWords]uint64)(unsafe.Pointer(&tr))
-		for _, w := range transitionPointerWords {
-			if tw[w] != 0 {
-				return
+			if ft.note = t.noteIndex(tr.Note); ft.note == noteKept {
+				if notes == nil {
+					notes = make([]string, len(c.Transitions))
+				}
+				notes[i] = tr.Note
 			}
 		}
-		buf = appendWords(buf, tw[:], base)
+		buf = appendWords(buf, (*[transitionWords]uint64)(unsafe.Pointer(&ft))[:], t.like.transition(i), base)
 	}
 	t.frozenBuf = buf
-	f := &frozenConn{key: c.key, ref: c.ref, id: c.ID, lastSeen: c.LastSeen,
-		addrs: [2]netip.AddrPort{c.Ends[Client].Addr, c.Ends[Server].Addr}, image: append([]byte(nil), buf...)}
-	if len(c.Anomalies) > 0 || notes != nil {
+	cl, sv := c.Ends[Client].Addr, c.Ends[Server].Addr
+	f := &frozenConn{key: c.key, ref: c.ref, id: c.ID, lastSeen: c.LastSeen, image: string(buf), v4: cl.Addr().Is4()}
+	f.clientIsLo = cl == addrOfKey(&c.key, true, f.v4)
+	if fit := addrsFit(cl.Addr(), sv.Addr()); !fit || len(c.Anomalies) > 0 || notes != nil {
 		f.extra = &frozenExtra{anomalies: c.Anomalies, notes: notes}
+		if !fit {
+			f.extra.addrs = &[2]netip.AddrPort{cl, sv}
+		}
+		c.Anomalies = nil // the frozen connection has them now
 	}
-	*img = Conn{}
 	t.flows.del(&c.key, h)
 	t.frozen.set(f, h)
 	c.ref.c, c.ref.f = nil, f
-	c.Anomalies = nil // the frozen connection has them now
 	Recycle(c)
+}
+
+// frozenLike is the first connection frozen, as its image and its
+// transitions: what the images of the others are written as differences
+// from (appendWords). It never changes after.
+type frozenLike struct {
+	conn        [connWords]uint64
+	transitions [][transitionWords]uint64
+}
+
+func newFrozenLike(image *[connWords]uint64, trs []Transition) *frozenLike {
+	l := &frozenLike{conn: *image, transitions: make([][transitionWords]uint64, len(trs)+1)}
+	for i := range trs {
+		tr := &trs[i]
+		ft := frozenTransition{time: tr.Time, packet: tr.Packet, inFrom: tr.InFrom, flags: tr.Flags, side: tr.Side, from: tr.From, to: tr.To}
+		l.transitions[i] = *(*[transitionWords]uint64)(unsafe.Pointer(&ft))
+	}
+	return l
+}
+
+// transition returns the words transition i is written against: zeros
+// past the first connection's transitions.
+func (l *frozenLike) transition(i int) []uint64 {
+	return l.transitions[min(i, len(l.transitions)-1)][:]
+}
+
+// noteIndex returns the index+1 of a transition note in the tracker's
+// table, adding it while the table has room; noteKept when it has none.
+func (t *Tracker) noteIndex(note string) uint16 {
+	if i, ok := t.noteIDs[note]; ok {
+		return i
+	}
+	if len(t.notes) >= maxNotes {
+		return noteKept
+	}
+	if t.noteIDs == nil {
+		t.noteIDs = make(map[string]uint16)
+	}
+	t.notes = append(t.notes, note)
+	t.noteIDs[note] = uint16(len(t.notes))
+	return uint16(len(t.notes))
 }
 
 // thaw turns a frozen connection back into the Conn it was, in the flow
@@ -137,59 +204,73 @@ func (t *Tracker) thaw(f *frozenConn) *Conn {
 	h := hashKey(&f.key)
 	t.frozen.del(&f.key, h)
 	base := f.lastSeen
-	n, k := binary.Uvarint(f.image)
-	data := f.image[k:]
+	n, data := readUvarint(f.image)
 	words := (*[connWords]uint64)(unsafe.Pointer(&t.scratch))
-	data = readWords(words[:], data, base)
+	data = readWords(words[:], t.like.conn[:], data, base)
 	c := reusedConn()
 	tr := c.Transitions[:0]
 	*c = t.scratch // all its pointer words are zero
 	t.scratch = Conn{}
-	var tw [transitionWords]uint64
+	var ft frozenTransition
 	for i := range int(n) {
-		data = readWords(tw[:], data, base)
-		tr = append(tr, *(*Transition)(unsafe.Pointer(&tw)))
-		if f.extra != nil && f.extra.notes != nil {
-			tr[i].Note = f.extra.notes[i]
+		data = readWords((*[transitionWords]uint64)(unsafe.Pointer(&ft))[:], t.like.transition(i), data, base)
+		note := ""
+		switch {
+		case ft.note == noteKept:
+			note = f.extra.notes[i]
+		case ft.note > 0:
+			note = t.notes[ft.note-1]
 		}
+		tr = append(tr, Transition{Time: ft.time, Packet: ft.packet, InFrom: ft.inFrom, Note: note, Side: ft.side, From: ft.from, To: ft.to, Flags: ft.flags})
 	}
 	if len(data) != 0 {
 		panic(fmt.Sprintf("tracker: frozen connection %d: %d bytes left over after thawing", f.id, len(data)))
 	}
 	c.Transitions = tr
-	if f.extra != nil {
-		c.Anomalies = f.extra.anomalies
+	c.ref, c.key = f.ref, f.key
+	if x := f.extra; x != nil {
+		c.Anomalies = x.anomalies
+		if x.addrs != nil {
+			c.Ends[Client].Addr, c.Ends[Server].Addr = x.addrs[Client], x.addrs[Server]
+		}
 	}
-	c.ref = f.ref
-	c.Ends[Client].Addr, c.Ends[Server].Addr = f.addrs[Client], f.addrs[Server]
+	if f.extra == nil || f.extra.addrs == nil {
+		c.Ends[Client].Addr, c.Ends[Server].Addr = addrOfKey(&f.key, f.clientIsLo, f.v4), addrOfKey(&f.key, !f.clientIsLo, f.v4)
+	}
 	f.ref.c, f.ref.f = c, nil
 	t.flows.set(c, h)
 	return c
 }
 
-// appendWords appends ws to dst in a form that drops the zero bytes of
-// small numbers: a run of n zero words (n ≤ 127) is the byte 0x80|n; any
-// other word is a byte n (≤ 8) and its n low bytes, little-endian — the word
-// itself or, marked 0x10, its zigzagged difference from base, whichever is
-// shorter (a time near base).
-func appendWords(dst []byte, ws []uint64, base int64) []byte {
+// appendWords appends ws to dst as it differs from like, a word of which
+// most connections share (flags, options, states), dropping the zero bytes
+// of small numbers: a run of n words equal to like's (n ≤ 127) is the byte
+// 0x80|n; any other word is a byte mode<<4|n (n ≤ 8) and the n low bytes,
+// little-endian, of the word itself (mode 0), of its bits that differ from
+// like's (1) or of its zigzagged difference from base (2: a time near base),
+// whichever is shortest.
+func appendWords(dst []byte, ws, like []uint64, base int64) []byte {
+	like = like[:len(ws)]
 	for i := 0; i < len(ws); {
 		w := ws[i]
-		if w == 0 {
+		if w == like[i] {
 			n := 1
-			for i+n < len(ws) && ws[i+n] == 0 && n < 127 {
+			for i+n < len(ws) && ws[i+n] == like[i+n] && n < 127 {
 				n++
 			}
 			dst = append(dst, 0x80|byte(n))
 			i += n
 			continue
 		}
-		v, tag := w, byte(0)
+		v, mode := w, byte(0)
+		if x := w ^ like[i]; x < v {
+			v, mode = x, 1
+		}
 		if d := int64(w) - base; uint64(d<<1^d>>63) < v {
-			v, tag = uint64(d<<1^d>>63), 0x10
+			v, mode = uint64(d<<1^d>>63), 2
 		}
 		n := (bits.Len64(v) + 7) / 8
-		dst = append(dst, tag|byte(n))
+		dst = append(dst, mode<<4|byte(n))
 		for ; n > 0; n-- {
 			dst = append(dst, byte(v))
 			v >>= 8
@@ -199,15 +280,16 @@ func appendWords(dst []byte, ws []uint64, base int64) []byte {
 	return dst
 }
 
-// readWords fills ws from src, written by appendWords, and returns the rest
-// of src.
-func readWords(ws []uint64, src []byte, base int64) []byte {
+// readWords fills ws from src, written by appendWords with the same like
+// and base, and returns the rest of src.
+func readWords(ws, like []uint64, src string, base int64) string {
+	like = like[:len(ws)]
 	for i := 0; i < len(ws); {
 		h := src[0]
 		src = src[1:]
 		if h&0x80 != 0 {
 			n := int(h & 0x7f)
-			clear(ws[i : i+n])
+			copy(ws[i:i+n], like[i:i+n])
 			i += n
 			continue
 		}
@@ -217,11 +299,28 @@ func readWords(ws []uint64, src []byte, base int64) []byte {
 			v = v<<8 | uint64(src[j])
 		}
 		src = src[n:]
-		if h&0x10 != 0 {
+		switch h >> 4 {
+		case 1:
+			v ^= like[i]
+		case 2:
 			v = uint64(base + (int64(v>>1) ^ -int64(v&1)))
 		}
 		ws[i] = v
 		i++
 	}
 	return src
+}
+
+// readUvarint reads what binary.AppendUvarint wrote at the start of src and
+// returns the rest.
+func readUvarint(src string) (uint64, string) {
+	var v uint64
+	for shift := 0; ; shift += 7 {
+		b := src[0]
+		src = src[1:]
+		v |= uint64(b&0x7f) << shift
+		if b < 0x80 {
+			return v, src
+		}
+	}
 }

@@ -3,6 +3,8 @@ package tracker
 import (
 	"math"
 	"math/rand/v2"
+	"net/netip"
+	"reflect"
 	"slices"
 	"testing"
 )
@@ -34,22 +36,33 @@ func TestWordsRoundTrip(t *testing.T) {
 	}
 	cases["random"] = random
 	for name, ws := range cases {
-		for _, b := range []int64{base, 0, math.MinInt64, math.MaxInt64} {
-			enc := appendWords(nil, ws, b)
-			got := make([]uint64, len(ws))
-			for i := range got {
-				got[i] = 0xdead // readWords must write every word
+		likes := map[string][]uint64{"zero": make([]uint64, len(ws)), "itself": ws, "random": make([]uint64, len(ws))}
+		for i := range likes["random"] {
+			if rng.IntN(2) == 0 && i < len(ws) {
+				likes["random"][i] = ws[i] ^ uint64(rng.IntN(3))<<(8*rng.UintN(8))
 			}
-			if rest := readWords(got, append(enc, 0xaa), b); len(rest) != 1 || rest[0] != 0xaa {
-				t.Fatalf("%s, base %d: %d bytes left over, want the one after", name, b, len(rest))
-			}
-			if !slices.Equal(got, ws) {
-				t.Fatalf("%s, base %d: got %x, want %x", name, b, got, ws)
+		}
+		for likeName, like := range likes {
+			for _, b := range []int64{base, 0, math.MinInt64, math.MaxInt64} {
+				enc := appendWords(nil, ws, like, b)
+				got := make([]uint64, len(ws))
+				for i := range got {
+					got[i] = 0xdead // readWords must write every word
+				}
+				if rest := readWords(got, like, string(append(enc, 0xaa)), b); len(rest) != 1 || rest[0] != 0xaa {
+					t.Fatalf("%s like %s, base %d: %d bytes left over, want the one after", name, likeName, b, len(rest))
+				}
+				if !slices.Equal(got, ws) {
+					t.Fatalf("%s like %s, base %d: got %x, want %x", name, likeName, b, got, ws)
+				}
+				if likeName == "itself" && len(enc) > (len(ws)+126)/127 {
+					t.Fatalf("%s: %d bytes for words all like their template", name, len(enc))
+				}
 			}
 		}
 	}
 	// Times near the base take less than their eight bytes.
-	if n := len(appendWords(nil, []uint64{uint64(base + 30e9)}, base)); n > 6 {
+	if n := len(appendWords(nil, []uint64{uint64(base + 30e9)}, []uint64{0}, base)); n > 6 {
 		t.Errorf("a time 30 s after the base takes %d bytes", n)
 	}
 }
@@ -62,7 +75,52 @@ func TestPointerWords(t *testing.T) {
 	if got := len(connPointerWords); got != 8 {
 		t.Errorf("Conn has %d pointer words (%v); freeze knows of 8", got, connPointerWords)
 	}
-	if got := len(transitionPointerWords); got != 1 {
-		t.Errorf("Transition has %d pointer words (%v); freeze knows of 1 (the note)", got, transitionPointerWords)
+	type noPointers struct {
+		a int64
+		b [3]uint16
+	}
+	if got := pointerWords(reflect.TypeFor[noPointers](), 0, nil); len(got) != 0 {
+		t.Errorf("pointer words %v in a struct without pointers", got)
+	}
+	type some struct {
+		a int64
+		s string
+		x [2]struct {
+			n int32
+			p *int
+		}
+		i any
+	}
+	if got, want := pointerWords(reflect.TypeFor[some](), 0, nil), []int{1, 4, 6, 7, 8}; !slices.Equal(got, want) {
+		t.Errorf("pointer words %v, want %v", got, want)
+	}
+}
+
+// TestPileForgetting: a pile that empties below the threshold is dropped,
+// and the pileup it makes later is reported with the same peak and time as
+// when it is kept.
+func TestPileForgetting(t *testing.T) {
+	tr := New(Config{Pileup: 3})
+	e := &Endpoint{Addr: netip.MustParseAddrPort("10.0.0.1:80")}
+	steps := []struct {
+		enter bool
+		at    int64
+	}{{true, 1}, {true, 2}, {false, 3}, {false, 4}, {true, 5}, {true, 6}, {true, 7}, {true, 8}, {false, 9}, {false, 10}, {false, 11}, {false, 12}, {true, 13}}
+	for i, s := range steps {
+		for _, st := range []State{CloseWait, TimeWait} {
+			if s.enter {
+				tr.enter(e, st, s.at)
+			} else {
+				tr.leave(e, st)
+			}
+		}
+		if i == 3 && (len(tr.closeWait) != 0 || len(tr.timeWait) != 0) {
+			t.Fatalf("empty piles below the threshold kept: %v %v", tr.closeWait, tr.timeWait)
+		}
+	}
+	got := tr.Pileups()
+	want := []Pileup{{Kind: CloseWaitPileup, Endpoint: "10.0.0.1:80", Peak: 4, Time: 8}, {Kind: TimeWaitPileup, Endpoint: "10.0.0.1", Peak: 4, Time: 8}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("pileups %+v, want %+v", got, want)
 	}
 }

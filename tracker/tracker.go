@@ -12,7 +12,6 @@ package tracker
 import (
 	"cmp"
 	"container/heap"
-	"encoding/binary"
 	"fmt"
 	"math"
 	"net/netip"
@@ -72,8 +71,13 @@ type Tracker struct {
 	frozen  flowTable[*frozenConn] // connections waiting out TIME_WAIT (freeze.go)
 	// freezing: connections go to OnDone and no one watches them live.
 	freezing  bool
-	scratch   Conn   // freeze and thaw's image
-	frozenBuf []byte // freeze's encoding
+	scratch   Conn              // freeze and thaw's image
+	frozenBuf []byte            // freeze's encoding
+	like      *frozenLike       // what frozen images are written against
+	notes     []string          // transition notes frozen connections share
+	noteIDs   map[string]uint16 // index+1 in notes
+	// timeWaitNote is the note of every TIME_WAIT expiry.
+	timeWaitNote string
 	// hatching is the embryo whose first SYN is being replayed: newConn
 	// gives its connection the embryo's id and place.
 	hatching *embryo
@@ -115,10 +119,11 @@ func New(cfg Config) *Tracker {
 		cfg.MaxConnections = def.MaxConnections
 	}
 	return &Tracker{
-		cfg:       cfg,
-		freezing:  cfg.OnDone != nil && cfg.OnTransition == nil && cfg.OnAnomaly == nil,
-		closeWait: make(map[netip.AddrPort]*pile),
-		timeWait:  make(map[netip.Addr]*pile),
+		cfg:          cfg,
+		freezing:     cfg.OnDone != nil && cfg.OnTransition == nil && cfg.OnAnomaly == nil,
+		timeWaitNote: fmt.Sprintf("2×MSL (%s) elapsed", dur(2*int64(cfg.MSL))),
+		closeWait:    make(map[netip.AddrPort]*pile),
+		timeWait:     make(map[netip.Addr]*pile),
 	}
 }
 
@@ -457,28 +462,11 @@ func (e *embryo) fromClient(seg *tcp.Segment) bool { return e.fromLo(seg) == e.c
 
 // endpoint rebuilds the address of the key's lower or higher endpoint, as
 // the packets had it (embryoFits guarantees that the key loses nothing).
-func (e *embryo) endpoint(lo bool) netip.AddrPort {
-	var b [16]byte
-	hi, low, port := e.key.hiHi, e.key.hiLo, e.key.ports&0xffff
-	if lo {
-		hi, low, port = e.key.loHi, e.key.loLo, e.key.ports>>16
-	}
-	binary.BigEndian.PutUint64(b[:8], hi)
-	binary.BigEndian.PutUint64(b[8:], low)
-	a := netip.AddrFrom16(b)
-	if e.v4 {
-		a = a.Unmap()
-	}
-	return netip.AddrPortFrom(a, uint16(port))
-}
+func (e *embryo) endpoint(lo bool) netip.AddrPort { return addrOfKey(&e.key, lo, e.v4) }
 
 // embryoFits reports whether an embryo can rebuild seg's addresses from its
-// flow key: not for an IPv4-mapped IPv6 address (the key maps IPv4 the same
-// way) or one with a zone.
-func embryoFits(seg *tcp.Segment) bool {
-	src, dst := seg.Src.Addr(), seg.Dst.Addr()
-	return !src.Is4In6() && !dst.Is4In6() && src.Zone() == "" && dst.Zone() == "" && src.Is4() == dst.Is4()
-}
+// flow key.
+func embryoFits(seg *tcp.Segment) bool { return addrsFit(seg.Src.Addr(), seg.Dst.Addr()) }
 
 func (e *embryo) lastSeen() int64 {
 	last := e.segs[0].time
@@ -1120,11 +1108,21 @@ func (t *Tracker) enter(e *Endpoint, st State, at int64) {
 }
 
 func (t *Tracker) leave(e *Endpoint, st State) {
+	// An empty pile that never made a pileup goes: it would be reported
+	// only if it reached cfg.Pileup, and when it does later, a new pile
+	// finds the same peak at the same time. (CLOSE_WAIT piles are per
+	// endpoint: one per client port when servers close first.)
 	switch st {
 	case CloseWait:
-		t.closeWait[e.Addr].count--
+		p := t.closeWait[e.Addr]
+		if p.count--; p.count == 0 && p.peak < t.cfg.Pileup {
+			delete(t.closeWait, e.Addr)
+		}
 	case TimeWait:
-		t.timeWait[e.Addr.Addr()].count--
+		p := t.timeWait[e.Addr.Addr()]
+		if p.count--; p.count == 0 && p.peak < t.cfg.Pileup {
+			delete(t.timeWait, e.Addr.Addr())
+		}
 	}
 }
 
@@ -1437,38 +1435,48 @@ func (t *Tracker) schedule(tm timer) { heap.Push(&t.timers, tm) }
 func (t *Tracker) fireTimers(now int64) {
 	for len(t.timers) > 0 && t.timers[0].at <= now {
 		tm := heap.Pop(&t.timers).(timer)
-		c := tm.ref.c
-		if c == nil {
-			// Over; or frozen, when the timer is not stale already by its
-			// state alone: both endpoints are in TIME_WAIT or CLOSED,
-			// with nothing deferred.
-			if f := tm.ref.f; f == nil || tm.deferred || !doneWithData(tm.state) {
-				continue
-			}
-			c = t.thaw(tm.ref.f)
-		}
-		e := &c.Ends[tm.side]
-		if e.State != tm.state || e.Since != tm.since {
+		if c := tm.ref.c; c != nil {
+			t.fire(c, tm)
 			continue
 		}
-		if tm.deferred {
-			t.commitDeferred(c, tm.side)
+		// Over; or frozen, when the timer is not stale already by its
+		// state alone: both endpoints are in TIME_WAIT or CLOSED, with
+		// nothing deferred.
+		if f := tm.ref.f; f == nil || tm.deferred || !doneWithData(tm.state) {
 			continue
 		}
-		switch tm.state {
-		case Closed:
-			if c.Ends[tm.side.peer()].State == Closed {
-				t.over(c, EndedClosed)
-			}
-		case TimeWait:
-			e.closedBy = closedByTimer
-			t.setState(c, tm.side, Closed, tm.at, 0, 0, fmt.Sprintf("2×MSL (%s) elapsed", dur(2*int64(t.cfg.MSL))))
-		case CloseWait:
-			p := &c.Ends[tm.side.peer()]
-			t.anomalyAt(c, HalfClosed, Warning, tm.side, tm.at, 0,
-				fmt.Sprintf("%s in CLOSE_WAIT for more than %s; %s is %s", tm.side, dur(int64(t.cfg.HalfCloseTimeout)), tm.side.peer(), p.State))
-			c.halfClosed = int32(len(c.Anomalies) - 1)
+		c := t.thaw(tm.ref.f)
+		t.fire(c, tm)
+		if frozenReady(c) {
+			// Closed after TIME_WAIT, it lingers for late packets.
+			t.freeze(c, hashKey(&c.key))
 		}
+	}
+}
+
+// fire applies a timer that fell due to its connection.
+func (t *Tracker) fire(c *Conn, tm timer) {
+	e := &c.Ends[tm.side]
+	if e.State != tm.state || e.Since != tm.since {
+		return
+	}
+	if tm.deferred {
+		t.commitDeferred(c, tm.side)
+		return
+	}
+	switch tm.state {
+	case Closed:
+		if c.Ends[tm.side.peer()].State == Closed {
+			t.over(c, EndedClosed)
+		}
+	case TimeWait:
+		e.closedBy = closedByTimer
+		t.setState(c, tm.side, Closed, tm.at, 0, 0, t.timeWaitNote)
+	case CloseWait:
+		p := &c.Ends[tm.side.peer()]
+		t.anomalyAt(c, HalfClosed, Warning, tm.side, tm.at, 0,
+			fmt.Sprintf("%s in CLOSE_WAIT for more than %s; %s is %s", tm.side, dur(int64(t.cfg.HalfCloseTimeout)), tm.side.peer(), p.State))
+		c.halfClosed = int32(len(c.Anomalies) - 1)
 	}
 }
 
