@@ -198,14 +198,14 @@ func TestFreezeHappens(t *testing.T) {
 	most := 0
 	for i := range segs {
 		tr.Process(&segs[i])
-		most = max(most, tracker.Frozen(tr))
+		most = max(most, tracker.FrozenCount(tr))
 	}
 	atEnd := tr.Live()
 	tr.Finish()
 	if most < atEnd/2 || most < 100 {
 		t.Errorf("at most %d connections frozen at once; %d were live at the end", most, atEnd)
 	}
-	if n := tracker.Frozen(tr); n != 0 {
+	if n := tracker.FrozenCount(tr); n != 0 {
 		t.Errorf("%d connections still frozen after Finish", n)
 	}
 	t.Logf("%d connections, at most %d frozen, %d live at the end", done, most, atEnd)

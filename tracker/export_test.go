@@ -1,4 +1,4 @@
 package tracker
 
 // Frozen is the number of frozen connections, for tests outside the package.
-func Frozen(t *Tracker) int { return t.frozen.len() }
+func FrozenCount(t *Tracker) int { return t.frozen.len() }

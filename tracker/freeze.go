@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"net/netip"
 	"reflect"
+	"slices"
 	"unsafe"
 
 	"github.com/tcptrace/tcptrace/tcp"
@@ -107,11 +108,79 @@ func frozenReady(c *Conn) bool {
 	return doneWithData(a.State) && doneWithData(b.State) && a.deferred == nil && b.deferred == nil && c.Ended == StillOpen
 }
 
+// Freezer keeps connections in the frozen form: the tracker's own for
+// connections waiting out TIME_WAIT, and one for a consumer that holds
+// finished connections back (the JSON stream keeps those that end before an
+// older one as frozen connections rather than rendered lines: a quarter of
+// the memory). A Freezer is not safe for concurrent use.
+type Freezer struct {
+	scratch Conn   // the image being written or read
+	buf     []byte // the encoding being written
+	like    *frozenLike
+	notes   []string          // transition notes the frozen connections share
+	noteIDs map[string]uint16 // index+1 in notes
+}
+
+// Frozen is a connection in the frozen form (Freezer.Freeze).
+type Frozen struct{ f *frozenConn }
+
+// Freeze returns c in the frozen form; false when c cannot be frozen (data
+// still in flight, a deferred receipt: its image would hold a pointer). c is
+// left as it is and may be recycled.
+func (z *Freezer) Freeze(c *Conn) (Frozen, bool) {
+	f := z.encode(c)
+	if f == nil {
+		return Frozen{}, false
+	}
+	if f.extra != nil {
+		f.extra.anomalies = slices.Clone(f.extra.anomalies) // c's may be recycled
+	}
+	return Frozen{f}, true
+}
+
+// Thaw rebuilds into c the connection fr was frozen from (reusing c's
+// transition array).
+func (z *Freezer) Thaw(fr Frozen, c *Conn) { z.decode(fr.f, c) }
+
+// Size is about the memory fr holds, in bytes.
+func (fr Frozen) Size() int {
+	n := int(unsafe.Sizeof(frozenConn{})) + len(fr.f.image)
+	if x := fr.f.extra; x != nil {
+		n += int(unsafe.Sizeof(*x)) + len(x.anomalies)*int(unsafe.Sizeof(Anomaly{})) + len(x.notes)*16
+	}
+	return n
+}
+
 // freeze replaces c, which is in the flow table under hash h, by its frozen
-// form, and recycles c. It leaves c as it is when its image would hold a
-// pointer.
+// form, and recycles c. It leaves c as it is when it cannot be frozen.
 func (t *Tracker) freeze(c *Conn, h uint64) {
-	img := &t.scratch
+	f := t.fz.encode(c)
+	if f == nil {
+		return
+	}
+	c.Anomalies = nil // the frozen connection has them now
+	t.flows.del(&c.key, h)
+	t.frozen.set(f, h)
+	c.ref.c, c.ref.f = nil, f
+	Recycle(c)
+}
+
+// thaw turns a frozen connection back into the Conn it was, in the flow
+// table.
+func (t *Tracker) thaw(f *frozenConn) *Conn {
+	h := hashKey(&f.key)
+	t.frozen.del(&f.key, h)
+	c := reusedConn()
+	t.fz.decode(f, c)
+	f.ref.c, f.ref.f = c, nil
+	t.flows.set(c, h)
+	return c
+}
+
+// encode returns c's frozen form, which shares c's anomalies; nil when its
+// image would hold a pointer.
+func (z *Freezer) encode(c *Conn) *frozenConn {
+	img := &z.scratch
 	*img = *c
 	img.Transitions, img.Anomalies, img.ref = nil, nil, nil
 	img.Ends[Client].Addr, img.Ends[Server].Addr = netip.AddrPort{}, netip.AddrPort{}
@@ -120,31 +189,31 @@ func (t *Tracker) freeze(c *Conn, h uint64) {
 	for _, w := range connPointerWords {
 		if words[w] != 0 {
 			*img = Conn{}
-			return
+			return nil
 		}
 	}
-	if t.like == nil {
-		t.like = newFrozenLike(words, c.Transitions)
+	if z.like == nil {
+		z.like = newFrozenLike(words, c.Transitions)
 	}
 	base := c.LastSeen
-	buf := binary.AppendUvarint(t.frozenBuf[:0], uint64(len(c.Transitions)))
-	buf = appendWords(buf, words[:], t.like.conn[:], base)
+	buf := binary.AppendUvarint(z.buf[:0], uint64(len(c.Transitions)))
+	buf = appendWords(buf, words[:], z.like.conn[:], base)
 	*img = Conn{}
 	var notes []string
 	for i := range c.Transitions {
 		tr := &c.Transitions[i]
 		ft := frozenTransition{time: tr.Time, packet: tr.Packet, inFrom: tr.InFrom, flags: tr.Flags, side: tr.Side, from: tr.From, to: tr.To}
 		if tr.Note != "" {
-			if ft.note = t.noteIndex(tr.Note); ft.note == noteKept {
+			if ft.note = z.noteIndex(tr.Note); ft.note == noteKept {
 				if notes == nil {
 					notes = make([]string, len(c.Transitions))
 				}
 				notes[i] = tr.Note
 			}
 		}
-		buf = appendWords(buf, (*[transitionWords]uint64)(unsafe.Pointer(&ft))[:], t.like.transition(i), base)
+		buf = appendWords(buf, (*[transitionWords]uint64)(unsafe.Pointer(&ft))[:], z.like.transition(i), base)
 	}
-	t.frozenBuf = buf
+	z.buf = buf
 	cl, sv := c.Ends[Client].Addr, c.Ends[Server].Addr
 	f := &frozenConn{key: c.key, ref: c.ref, id: c.ID, lastSeen: c.LastSeen, image: string(buf), v4: cl.Addr().Is4()}
 	f.clientIsLo = cl == addrOfKey(&c.key, true, f.v4)
@@ -153,12 +222,47 @@ func (t *Tracker) freeze(c *Conn, h uint64) {
 		if !fit {
 			f.extra.addrs = &[2]netip.AddrPort{cl, sv}
 		}
-		c.Anomalies = nil // the frozen connection has them now
 	}
-	t.flows.del(&c.key, h)
-	t.frozen.set(f, h)
-	c.ref.c, c.ref.f = nil, f
-	Recycle(c)
+	return f
+}
+
+// decode rebuilds into c the connection f was frozen from, reusing c's
+// transition array.
+func (z *Freezer) decode(f *frozenConn, c *Conn) {
+	base := f.lastSeen
+	n, data := readUvarint(f.image)
+	words := (*[connWords]uint64)(unsafe.Pointer(&z.scratch))
+	data = readWords(words[:], z.like.conn[:], data, base)
+	tr := c.Transitions[:0]
+	clear(tr[:cap(tr)]) // no stale notes beyond what is rebuilt
+	*c = z.scratch      // all its pointer words are zero
+	z.scratch = Conn{}
+	var ft frozenTransition
+	for i := range int(n) {
+		data = readWords((*[transitionWords]uint64)(unsafe.Pointer(&ft))[:], z.like.transition(i), data, base)
+		note := ""
+		switch {
+		case ft.note == noteKept:
+			note = f.extra.notes[i]
+		case ft.note > 0:
+			note = z.notes[ft.note-1]
+		}
+		tr = append(tr, Transition{Time: ft.time, Packet: ft.packet, InFrom: ft.inFrom, Note: note, Side: ft.side, From: ft.from, To: ft.to, Flags: ft.flags})
+	}
+	if len(data) != 0 {
+		panic(fmt.Sprintf("tracker: frozen connection %d: %d bytes left over after thawing", f.id, len(data)))
+	}
+	c.Transitions = tr
+	c.ref, c.key = f.ref, f.key
+	if x := f.extra; x != nil {
+		c.Anomalies = x.anomalies
+		if x.addrs != nil {
+			c.Ends[Client].Addr, c.Ends[Server].Addr = x.addrs[Client], x.addrs[Server]
+		}
+	}
+	if f.extra == nil || f.extra.addrs == nil {
+		c.Ends[Client].Addr, c.Ends[Server].Addr = addrOfKey(&f.key, f.clientIsLo, f.v4), addrOfKey(&f.key, !f.clientIsLo, f.v4)
+	}
 }
 
 // frozenLike is the first connection frozen, as its image and its
@@ -185,65 +289,21 @@ func (l *frozenLike) transition(i int) []uint64 {
 	return l.transitions[min(i, len(l.transitions)-1)][:]
 }
 
-// noteIndex returns the index+1 of a transition note in the tracker's
+// noteIndex returns the index+1 of a transition note in the freezer's
 // table, adding it while the table has room; noteKept when it has none.
-func (t *Tracker) noteIndex(note string) uint16 {
-	if i, ok := t.noteIDs[note]; ok {
+func (z *Freezer) noteIndex(note string) uint16 {
+	if i, ok := z.noteIDs[note]; ok {
 		return i
 	}
-	if len(t.notes) >= maxNotes {
+	if len(z.notes) >= maxNotes {
 		return noteKept
 	}
-	if t.noteIDs == nil {
-		t.noteIDs = make(map[string]uint16)
+	if z.noteIDs == nil {
+		z.noteIDs = make(map[string]uint16)
 	}
-	t.notes = append(t.notes, note)
-	t.noteIDs[note] = uint16(len(t.notes))
-	return uint16(len(t.notes))
-}
-
-// thaw turns a frozen connection back into the Conn it was, in the flow
-// table.
-func (t *Tracker) thaw(f *frozenConn) *Conn {
-	h := hashKey(&f.key)
-	t.frozen.del(&f.key, h)
-	base := f.lastSeen
-	n, data := readUvarint(f.image)
-	words := (*[connWords]uint64)(unsafe.Pointer(&t.scratch))
-	data = readWords(words[:], t.like.conn[:], data, base)
-	c := reusedConn()
-	tr := c.Transitions[:0]
-	*c = t.scratch // all its pointer words are zero
-	t.scratch = Conn{}
-	var ft frozenTransition
-	for i := range int(n) {
-		data = readWords((*[transitionWords]uint64)(unsafe.Pointer(&ft))[:], t.like.transition(i), data, base)
-		note := ""
-		switch {
-		case ft.note == noteKept:
-			note = f.extra.notes[i]
-		case ft.note > 0:
-			note = t.notes[ft.note-1]
-		}
-		tr = append(tr, Transition{Time: ft.time, Packet: ft.packet, InFrom: ft.inFrom, Note: note, Side: ft.side, From: ft.from, To: ft.to, Flags: ft.flags})
-	}
-	if len(data) != 0 {
-		panic(fmt.Sprintf("tracker: frozen connection %d: %d bytes left over after thawing", f.id, len(data)))
-	}
-	c.Transitions = tr
-	c.ref, c.key = f.ref, f.key
-	if x := f.extra; x != nil {
-		c.Anomalies = x.anomalies
-		if x.addrs != nil {
-			c.Ends[Client].Addr, c.Ends[Server].Addr = x.addrs[Client], x.addrs[Server]
-		}
-	}
-	if f.extra == nil || f.extra.addrs == nil {
-		c.Ends[Client].Addr, c.Ends[Server].Addr = addrOfKey(&f.key, f.clientIsLo, f.v4), addrOfKey(&f.key, !f.clientIsLo, f.v4)
-	}
-	f.ref.c, f.ref.f = c, nil
-	t.flows.set(c, h)
-	return c
+	z.notes = append(z.notes, note)
+	z.noteIDs[note] = uint16(len(z.notes))
+	return uint16(len(z.notes))
 }
 
 // appendWords appends ws to dst as it differs from like, a word of which

@@ -70,12 +70,8 @@ type Tracker struct {
 	embryos flowTable[*embryo]     // connections seen only as SYNs and SYN-ACKs so far
 	frozen  flowTable[*frozenConn] // connections waiting out TIME_WAIT (freeze.go)
 	// freezing: connections go to OnDone and no one watches them live.
-	freezing  bool
-	scratch   Conn              // freeze and thaw's image
-	frozenBuf []byte            // freeze's encoding
-	like      *frozenLike       // what frozen images are written against
-	notes     []string          // transition notes frozen connections share
-	noteIDs   map[string]uint16 // index+1 in notes
+	freezing bool
+	fz       Freezer
 	// timeWaitNote is the note of every TIME_WAIT expiry.
 	timeWaitNote string
 	// hatching is the embryo whose first SYN is being replayed: newConn

@@ -15,7 +15,7 @@ import (
 )
 
 // mixFile writes the benchmark mix (deterministic) to a temporary file.
-func mixFile(b *testing.B, packets int) string {
+func mixFile(b testing.TB, packets int) string {
 	b.Helper()
 	cfg := synth.DefaultMix(1, packets)
 	cfg.Connections = packets / 50

@@ -12,72 +12,101 @@ import (
 
 // jsonStream writes connections as the tracker hands them over, in order of
 // first packet (their ids): a connection that ends before an older one is
-// kept, rendered, until the older one has been written. So that one
-// long-lived connection cannot make that wait grow without bound, at most
-// pendingBudget bytes wait: beyond it the waiting lines are written in id
-// order and the order resumes after them. The output stays deterministic
-// (the budget depends only on the input). Output goes through one large
-// buffer.
+// held, frozen (tracker.Freezer: ~0.6 KB, a quarter of its rendered line),
+// until the older one has been written. So that one long-lived connection
+// cannot make that wait grow without bound, at most pendingBudget bytes are
+// held: beyond it the held connections are written in id order and the
+// order resumes after them. The output stays deterministic (what is held
+// depends only on the input). Output goes through one large buffer.
 type jsonStream struct {
 	w            *bufio.Writer
-	next         uint64            // the id to write next
-	pending      map[uint64][]byte // rendered lines waiting for an older connection
+	next         uint64          // the id to write next
+	pending      map[uint64]held // connections waiting for an older one
 	pendingBytes int
+	budget       int // pendingBudget; smaller in tests
+	fz           tracker.Freezer
+	thawed       tracker.Conn // where a held connection is rebuilt to be written
 	buf          []byte
 	err          error
 }
 
-// pendingBudget bounds the rendered lines waiting for an older connection.
-const pendingBudget = 32 << 20
+// held is a connection waiting to be written: frozen, or rendered when it
+// cannot be frozen.
+type held struct {
+	frozen tracker.Frozen
+	line   []byte // nil when frozen
+}
+
+// pendingBudget bounds the memory of the connections waiting for an older
+// one (about 13,000 connections).
+const pendingBudget = 8 << 20
 
 func newJSONStream(w io.Writer) *jsonStream {
-	return &jsonStream{w: bufio.NewWriterSize(w, 256<<10), next: 1, pending: map[uint64][]byte{}}
+	return &jsonStream{w: bufio.NewWriterSize(w, 256<<10), next: 1, pending: map[uint64]held{}, budget: pendingBudget}
 }
 
 func (s *jsonStream) conn(c *tracker.Conn) {
 	if c.ID < s.next {
 		// Older than lines already written past the budget: write it now.
-		s.buf = append(report.AppendConn(s.buf[:0], c), '\n')
-		s.write(s.buf)
+		s.writeConn(c)
 		return
 	}
 	if c.ID != s.next {
-		// Rendered in the reused buffer, kept as an exact-size copy.
-		s.buf = append(report.AppendConn(s.buf[:0], c), '\n')
-		line := make([]byte, len(s.buf))
-		copy(line, s.buf)
-		s.pending[c.ID] = line
-		s.pendingBytes += len(line)
-		if s.pendingBytes > pendingBudget {
+		var h held
+		if f, ok := s.fz.Freeze(c); ok {
+			h.frozen = f
+			s.pendingBytes += f.Size()
+		} else {
+			// Rendered in the reused buffer, kept as an exact-size copy.
+			s.buf = append(report.AppendConn(s.buf[:0], c), '\n')
+			h.line = append([]byte(nil), s.buf...)
+			s.pendingBytes += len(h.line)
+		}
+		s.pending[c.ID] = h
+		if s.pendingBytes > s.budget {
 			s.flushPending()
 		}
 		return
 	}
-	s.buf = append(report.AppendConn(s.buf[:0], c), '\n')
-	s.write(s.buf)
+	s.writeConn(c)
 	s.next++
 	for {
-		b, ok := s.pending[s.next]
+		h, ok := s.pending[s.next]
 		if !ok {
 			return
 		}
 		delete(s.pending, s.next)
-		s.pendingBytes -= len(b)
-		s.write(b)
+		s.writeHeld(h)
 		s.next++
 	}
 }
 
-// flushPending writes every waiting line in id order; connections older
+// flushPending writes every held connection in id order; connections older
 // than them that are still open will be written when they end.
 func (s *jsonStream) flushPending() {
 	ids := slices.Sorted(maps.Keys(s.pending))
 	for _, id := range ids {
-		s.write(s.pending[id])
+		s.writeHeld(s.pending[id])
 	}
 	clear(s.pending)
 	s.pendingBytes = 0
 	s.next = ids[len(ids)-1] + 1
+}
+
+func (s *jsonStream) writeHeld(h held) {
+	if h.line != nil {
+		s.pendingBytes -= len(h.line)
+		s.write(h.line)
+		return
+	}
+	s.pendingBytes -= h.frozen.Size()
+	s.fz.Thaw(h.frozen, &s.thawed)
+	s.writeConn(&s.thawed)
+}
+
+func (s *jsonStream) writeConn(c *tracker.Conn) {
+	s.buf = append(report.AppendConn(s.buf[:0], c), '\n')
+	s.write(s.buf)
 }
 
 func (s *jsonStream) write(b []byte) {
