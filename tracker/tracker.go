@@ -87,13 +87,38 @@ type Tracker struct {
 	live             int // connections not yet over
 	expired, evicted int
 
-	closeWait map[netip.AddrPort]*pile
-	timeWait  map[netip.Addr]*pile
+	closeWait map[netip.AddrPort]pile
+	timeWait  map[netip.Addr]pile
 }
 
+// pile counts one endpoint's connections in CLOSE_WAIT, or one host's in
+// TIME_WAIT. A pile per host with a connection in TIME_WAIT: kept by value.
 type pile struct {
-	count, peak int
 	peakTime    int64
+	count, peak int32
+}
+
+// pileUp counts one more in m's pile for k.
+func pileUp[K comparable](m map[K]pile, k K, at int64) {
+	p := m[k]
+	p.count++
+	if p.count > p.peak {
+		p.peak, p.peakTime = p.count, at
+	}
+	m[k] = p
+}
+
+// pileDown counts one less. An empty pile that never made a pileup goes:
+// it would be reported only if it reached threshold, and when it does
+// later, a new pile finds the same peak at the same time. (CLOSE_WAIT piles
+// are per endpoint: one per client port when servers close first.)
+func pileDown[K comparable](m map[K]pile, k K, threshold int) {
+	p := m[k]
+	if p.count--; p.count == 0 && int(p.peak) < threshold {
+		delete(m, k)
+		return
+	}
+	m[k] = p
 }
 
 // New returns an empty tracker.
@@ -118,8 +143,8 @@ func New(cfg Config) *Tracker {
 		cfg:          cfg,
 		freezing:     cfg.OnDone != nil && cfg.OnTransition == nil && cfg.OnAnomaly == nil,
 		timeWaitNote: fmt.Sprintf("2×MSL (%s) elapsed", dur(2*int64(cfg.MSL))),
-		closeWait:    make(map[netip.AddrPort]*pile),
-		timeWait:     make(map[netip.Addr]*pile),
+		closeWait:    make(map[netip.AddrPort]pile),
+		timeWait:     make(map[netip.Addr]pile),
 	}
 }
 
@@ -1082,43 +1107,20 @@ func (t *Tracker) retract(c *Conn, s Side) {
 // enter and leave keep the per-endpoint CLOSE_WAIT and per-host TIME_WAIT
 // counts from which pileups are reported.
 func (t *Tracker) enter(e *Endpoint, st State, at int64) {
-	var p *pile
 	switch st {
 	case CloseWait:
-		if p = t.closeWait[e.Addr]; p == nil {
-			p = &pile{}
-			t.closeWait[e.Addr] = p
-		}
+		pileUp(t.closeWait, e.Addr, at)
 	case TimeWait:
-		if p = t.timeWait[e.Addr.Addr()]; p == nil {
-			p = &pile{}
-			t.timeWait[e.Addr.Addr()] = p
-		}
-	default:
-		return
-	}
-	p.count++
-	if p.count > p.peak {
-		p.peak, p.peakTime = p.count, at
+		pileUp(t.timeWait, e.Addr.Addr(), at)
 	}
 }
 
 func (t *Tracker) leave(e *Endpoint, st State) {
-	// An empty pile that never made a pileup goes: it would be reported
-	// only if it reached cfg.Pileup, and when it does later, a new pile
-	// finds the same peak at the same time. (CLOSE_WAIT piles are per
-	// endpoint: one per client port when servers close first.)
 	switch st {
 	case CloseWait:
-		p := t.closeWait[e.Addr]
-		if p.count--; p.count == 0 && p.peak < t.cfg.Pileup {
-			delete(t.closeWait, e.Addr)
-		}
+		pileDown(t.closeWait, e.Addr, t.cfg.Pileup)
 	case TimeWait:
-		p := t.timeWait[e.Addr.Addr()]
-		if p.count--; p.count == 0 && p.peak < t.cfg.Pileup {
-			delete(t.timeWait, e.Addr.Addr())
-		}
+		pileDown(t.timeWait, e.Addr.Addr(), t.cfg.Pileup)
 	}
 }
 
@@ -1389,13 +1391,13 @@ func (t *Tracker) finishConn(c *Conn) {
 func (t *Tracker) Pileups() []Pileup {
 	var out []Pileup
 	for a, p := range t.closeWait {
-		if p.peak >= t.cfg.Pileup {
-			out = append(out, Pileup{Kind: CloseWaitPileup, Endpoint: a.String(), Peak: p.peak, Time: p.peakTime})
+		if int(p.peak) >= t.cfg.Pileup {
+			out = append(out, Pileup{Kind: CloseWaitPileup, Endpoint: a.String(), Peak: int(p.peak), Time: p.peakTime})
 		}
 	}
 	for a, p := range t.timeWait {
-		if p.peak >= t.cfg.Pileup {
-			out = append(out, Pileup{Kind: TimeWaitPileup, Endpoint: a.String(), Peak: p.peak, Time: p.peakTime})
+		if int(p.peak) >= t.cfg.Pileup {
+			out = append(out, Pileup{Kind: TimeWaitPileup, Endpoint: a.String(), Peak: int(p.peak), Time: p.peakTime})
 		}
 	}
 	sortPileups(out)
@@ -1406,11 +1408,13 @@ func (t *Tracker) Pileups() []Pileup {
 type timer struct {
 	at    int64
 	ref   *connRef
+	since int64
 	side  Side
 	state State // the state the timer is for; stale when the endpoint left it
-	since int64
 	// deferred: commit the endpoint's deferred receipt (else the state's own rule)
 	deferred bool
+	// (Field order packs it into 32 bytes: a closed connection leaves two in
+	// the heap until its TIME_WAIT is over.)
 }
 
 type timerHeap []timer
