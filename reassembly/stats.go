@@ -40,6 +40,9 @@ func (st *Stats) colds() *[2]coldDir {
 // as a retransmission, as after a gap-table overflow.
 func (st *Stats) Compact() { st.cold = nil }
 
+// InFlight reports whether the in-flight state is held (not compacted).
+func (st *Stats) InFlight() bool { return st.cold != nil }
+
 // DirStats describes one direction: the segments sent by one side.
 type DirStats struct {
 	Packets      uint64 // segments sent, hardware duplicates included

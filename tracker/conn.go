@@ -262,10 +262,11 @@ func addrOfKey(k *flowKey, lo, v4 bool) netip.AddrPort {
 }
 
 // addrsFit reports whether the flow key of two addresses gives them back
-// (addrOfKey): not for an IPv4-mapped IPv6 address (the key maps IPv4 the
-// same way) or one with a zone, nor for a mix of IPv4 and IPv6.
+// (addrOfKey): not for an invalid address (the key holds it as ::), an
+// IPv4-mapped IPv6 address (the key maps IPv4 the same way) or one with a
+// zone, nor for a mix of IPv4 and IPv6.
 func addrsFit(a, b netip.Addr) bool {
-	return !a.Is4In6() && !b.Is4In6() && a.Zone() == "" && b.Zone() == "" && a.Is4() == b.Is4()
+	return a.IsValid() && b.IsValid() && !a.Is4In6() && !b.Is4In6() && a.Zone() == "" && b.Zone() == "" && a.Is4() == b.Is4()
 }
 
 // connPool holds connections given back with Recycle.

@@ -60,6 +60,17 @@ func TestEmbryosChangeNothing(t *testing.T) {
 			tcp.Segment{Time: 4e9, Packet: 4, Src: srv, Dst: cli, Seq: 500, Ack: 101, Flags: tcp.SYN | tcp.ACK},
 			tcp.Segment{Time: 5e9, Packet: 5, Src: cli, Dst: srv, Seq: 101, Flags: tcp.RST})
 	}
+	// Invalid addresses (the API allows them; the flow key holds them as
+	// ::): a connection closed midstream, frozen, then thawed by a late
+	// packet.
+	a, b := netip.AddrPortFrom(netip.Addr{}, 5), netip.AddrPortFrom(netip.Addr{}, 80)
+	inputs["invalid addresses"] = []tcp.Segment{
+		{Time: 3e9, Packet: 1, Src: a, Dst: b, Seq: 100, Ack: 500, Flags: tcp.ACK},
+		{Time: 4e9, Packet: 2, Src: a, Dst: b, Seq: 100, Ack: 500, Flags: tcp.FIN | tcp.ACK},
+		{Time: 5e9, Packet: 3, Src: b, Dst: a, Seq: 500, Ack: 101, Flags: tcp.FIN | tcp.ACK},
+		{Time: 6e9, Packet: 4, Src: a, Dst: b, Seq: 101, Ack: 501, Flags: tcp.ACK},
+		{Time: 100e9, Packet: 5, Src: b, Dst: a, Seq: 501, Ack: 101, Flags: tcp.ACK},
+	}
 	kernel, _ := filepath.Glob("../testdata/pcaps/*/*.pcap")
 	for _, f := range kernel {
 		data, err := os.ReadFile(f)

@@ -37,10 +37,12 @@ type frozenConn struct {
 	id       uint64 // Finish ends connections in id order without thawing them to look
 	lastSeen int64  // for the idle rule; also the base of the image's times
 	extra    *frozenExtra
-	// image is appendWords of the Conn's words (its pointer fields
-	// cleared), then of its transitions as frozenTransitions.
+	// image is the number of transitions (uvarint), then appendWords of
+	// the Conn's words (its pointer fields cleared), then of its
+	// transitions as frozenTransitions.
 	image          string
 	clientIsLo, v4 bool // the addresses, rebuilt from the key (as for embryos)
+	plain          bool // the image is written against zeros, not the freezer's like
 }
 
 // frozenExtra is what a few frozen connections keep besides the image.
@@ -60,6 +62,7 @@ type frozenTransition struct {
 	flags    tcp.Flags
 	side     Side
 	from, to State
+	spare    uint8 // zero: the image has no padding of unknown content
 }
 
 const (
@@ -102,10 +105,11 @@ func pointerWords(t reflect.Type, off uintptr, out []int) []int {
 }
 
 // frozenReady reports whether c can be frozen: both endpoints done with
-// data and nothing deferred.
+// data, nothing deferred and no sequence analysis in flight (late data after
+// the close brings it back).
 func frozenReady(c *Conn) bool {
 	a, b := &c.Ends[Client], &c.Ends[Server]
-	return doneWithData(a.State) && doneWithData(b.State) && a.deferred == nil && b.deferred == nil && c.Ended == StillOpen
+	return doneWithData(a.State) && doneWithData(b.State) && a.deferred == nil && b.deferred == nil && c.Ended == StillOpen && !c.Seq.InFlight()
 }
 
 // Freezer keeps connections in the frozen form: the tracker's own for
@@ -139,10 +143,12 @@ func (z *Freezer) Freeze(c *Conn) (Frozen, bool) {
 }
 
 // Thaw rebuilds into c the connection fr was frozen from (reusing c's
-// transition array).
+// transition array). fr must come from this Freezer's Freeze; thawed once,
+// since c takes over its anomalies.
 func (z *Freezer) Thaw(fr Frozen, c *Conn) { z.decode(fr.f, c) }
 
-// Size is about the memory fr holds, in bytes.
+// Size is about the memory a frozen connection holds, in bytes (the strings
+// of notes and anomaly details it shares are not counted).
 func (fr Frozen) Size() int {
 	n := int(unsafe.Sizeof(frozenConn{})) + len(fr.f.image)
 	if x := fr.f.extra; x != nil {
@@ -192,12 +198,20 @@ func (z *Freezer) encode(c *Conn) *frozenConn {
 			return nil
 		}
 	}
-	if z.like == nil {
-		z.like = newFrozenLike(words, c.Transitions)
+	like := z.like
+	if like == nil {
+		// The first connection with a whole life (handshake and close) is
+		// the like of all: a stray RST frozen first would make a poor one.
+		if c.Ends[Client].hasISN && c.Ends[Server].hasISN && len(c.Transitions) >= 8 {
+			z.like = newFrozenLike(words, c.Transitions)
+			like = z.like
+		} else {
+			like = &zeroLike
+		}
 	}
 	base := c.LastSeen
 	buf := binary.AppendUvarint(z.buf[:0], uint64(len(c.Transitions)))
-	buf = appendWords(buf, words[:], z.like.conn[:], base)
+	buf = appendWords(buf, words[:], like.conn[:], base)
 	*img = Conn{}
 	var notes []string
 	for i := range c.Transitions {
@@ -211,11 +225,11 @@ func (z *Freezer) encode(c *Conn) *frozenConn {
 				notes[i] = tr.Note
 			}
 		}
-		buf = appendWords(buf, (*[transitionWords]uint64)(unsafe.Pointer(&ft))[:], z.like.transition(i), base)
+		buf = appendWords(buf, (*[transitionWords]uint64)(unsafe.Pointer(&ft))[:], like.transition(i), base)
 	}
 	z.buf = buf
 	cl, sv := c.Ends[Client].Addr, c.Ends[Server].Addr
-	f := &frozenConn{key: c.key, ref: c.ref, id: c.ID, lastSeen: c.LastSeen, image: string(buf), v4: cl.Addr().Is4()}
+	f := &frozenConn{key: c.key, ref: c.ref, id: c.ID, lastSeen: c.LastSeen, image: string(buf), v4: cl.Addr().Is4(), plain: like == &zeroLike}
 	f.clientIsLo = cl == addrOfKey(&c.key, true, f.v4)
 	if fit := addrsFit(cl.Addr(), sv.Addr()); !fit || len(c.Anomalies) > 0 || notes != nil {
 		f.extra = &frozenExtra{anomalies: c.Anomalies, notes: notes}
@@ -229,17 +243,21 @@ func (z *Freezer) encode(c *Conn) *frozenConn {
 // decode rebuilds into c the connection f was frozen from, reusing c's
 // transition array.
 func (z *Freezer) decode(f *frozenConn, c *Conn) {
+	like := z.like
+	if f.plain {
+		like = &zeroLike
+	}
 	base := f.lastSeen
 	n, data := readUvarint(f.image)
 	words := (*[connWords]uint64)(unsafe.Pointer(&z.scratch))
-	data = readWords(words[:], z.like.conn[:], data, base)
+	data = readWords(words[:], like.conn[:], data, base)
 	tr := c.Transitions[:0]
 	clear(tr[:cap(tr)]) // no stale notes beyond what is rebuilt
 	*c = z.scratch      // all its pointer words are zero
 	z.scratch = Conn{}
 	var ft frozenTransition
 	for i := range int(n) {
-		data = readWords((*[transitionWords]uint64)(unsafe.Pointer(&ft))[:], z.like.transition(i), data, base)
+		data = readWords((*[transitionWords]uint64)(unsafe.Pointer(&ft))[:], like.transition(i), data, base)
 		note := ""
 		switch {
 		case ft.note == noteKept:
@@ -272,6 +290,10 @@ type frozenLike struct {
 	conn        [connWords]uint64
 	transitions [][transitionWords]uint64
 }
+
+// zeroLike is what images are written against before the freezer has its
+// like.
+var zeroLike = frozenLike{transitions: make([][transitionWords]uint64, 1)}
 
 func newFrozenLike(image *[connWords]uint64, trs []Transition) *frozenLike {
 	l := &frozenLike{conn: *image, transitions: make([][transitionWords]uint64, len(trs)+1)}

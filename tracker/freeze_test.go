@@ -1,9 +1,16 @@
 package tracker
 
 import (
+	"bytes"
+	"github.com/tcptrace/tcptrace/capture"
+	"github.com/tcptrace/tcptrace/synth"
+	"github.com/tcptrace/tcptrace/tcp"
+	"io"
 	"math"
 	"math/rand/v2"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
@@ -122,5 +129,65 @@ func TestPileForgetting(t *testing.T) {
 	want := []Pileup{{Kind: CloseWaitPileup, Endpoint: "10.0.0.1:80", Peak: 4, Time: 8}, {Kind: TimeWaitPileup, Endpoint: "10.0.0.1", Peak: 4, Time: 8}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("pileups %+v, want %+v", got, want)
+	}
+}
+
+// TestFrozenLike: the images are written against a whole connection's, not
+// against whatever froze first: a stray RST at the start of the capture
+// (frozen at once, CLOSED on both sides) leaves them as small.
+func TestFrozenLike(t *testing.T) {
+	var mix bytes.Buffer
+	if _, err := synth.WriteMix(&mix, synth.DefaultMix(9, 60_000)); err != nil {
+		t.Fatal(err)
+	}
+	segs := segmentsOf(t, mix.Bytes())
+	rst := tcp.Segment{Time: segs[0].Time, Src: netip.MustParseAddrPort("192.0.2.1:1"), Dst: netip.MustParseAddrPort("192.0.2.2:2"), Flags: tcp.RST}
+	imageBytes := func(segs []tcp.Segment) float64 {
+		tr := New(Config{OnDone: func(*Conn) {}})
+		for i := range segs {
+			tr.Process(&segs[i])
+		}
+		n, size := 0, 0
+		for _, s := range tr.frozen.slots {
+			if s.v != nil {
+				n++
+				size += len(s.v.image)
+			}
+		}
+		if n < 100 {
+			t.Fatalf("%d connections frozen at the end", n)
+		}
+		return float64(size) / float64(n)
+	}
+	plain, stray := imageBytes(segs), imageBytes(append([]tcp.Segment{rst}, segs...))
+	if stray > plain*1.05 {
+		t.Errorf("images average %.0f bytes after a stray RST, %.0f without", stray, plain)
+	}
+}
+
+// segmentsOf decodes the TCP segments of a capture held in memory.
+func segmentsOf(t *testing.T, data []byte) []tcp.Segment {
+	path := filepath.Join(t.TempDir(), "in.pcap")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := capture.Files([]string{path}, capture.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var segs []tcp.Segment
+	for {
+		var seg tcp.Segment
+		kind, err := r.Next(&seg)
+		if err == io.EOF {
+			return segs
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kind == capture.KindTCP {
+			segs = append(segs, seg)
+		}
 	}
 }

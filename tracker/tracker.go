@@ -58,7 +58,7 @@ func DefaultConfig() Config {
 const graceAfterFIN = int64(time.Second)
 
 // closeLinger is how long a connection whose endpoints are both CLOSED stays
-// in the flow table for late packets (a retransmitted FIN proving the final
+// in the flow table (frozen) for late packets (a retransmitted FIN proving the final
 // ACK lost, a stray RST) before it is handed to OnDone. Zeek waits 5 s too
 // (tcp_close_delay).
 const closeLinger = int64(5 * time.Second)
@@ -68,7 +68,7 @@ type Tracker struct {
 	cfg     Config
 	flows   flowTable[*Conn]
 	embryos flowTable[*embryo]     // connections seen only as SYNs and SYN-ACKs so far
-	frozen  flowTable[*frozenConn] // connections waiting out TIME_WAIT (freeze.go)
+	frozen  flowTable[*frozenConn] // connections done with data, waiting out TIME_WAIT or the linger after CLOSED (freeze.go)
 	// freezing: connections go to OnDone and no one watches them live.
 	freezing bool
 	fz       Freezer
@@ -139,13 +139,19 @@ func New(cfg Config) *Tracker {
 	if cfg.MaxConnections <= 0 {
 		cfg.MaxConnections = def.MaxConnections
 	}
-	return &Tracker{
+	t := &Tracker{
 		cfg:          cfg,
 		freezing:     cfg.OnDone != nil && cfg.OnTransition == nil && cfg.OnAnomaly == nil,
 		timeWaitNote: fmt.Sprintf("2×MSL (%s) elapsed", dur(2*int64(cfg.MSL))),
 		closeWait:    make(map[netip.AddrPort]pile),
 		timeWait:     make(map[netip.Addr]pile),
 	}
+	// The common notes have their place in the frozen connections' table
+	// before one-off ones (a port reuse's) can fill it.
+	for _, n := range []string{t.timeWaitNote, noteSYNAgain, noteSYNACKAgain, noteFINAgain} {
+		t.fz.noteIndex(n)
+	}
+	return t
 }
 
 // Conns returns every connection in order of first packet (only when
@@ -1015,17 +1021,24 @@ func (t *Tracker) commitDeferred(c *Conn, s Side) {
 func correctionNote(e *Endpoint, cls class) string {
 	switch cls {
 	case clsSYN:
-		return "SYN retransmitted: the SYN-ACK was lost beyond the capture point"
+		return noteSYNAgain
 	case clsSYNACK:
-		return "SYN-ACK retransmitted: the handshake ACK was lost beyond the capture point"
+		return noteSYNACKAgain
 	case clsFIN:
 		if e.finAckedBy != 0 {
 			return fmt.Sprintf("FIN retransmitted: the ACK in packet %d was lost beyond the capture point", e.finAckedBy)
 		}
-		return "FIN retransmitted: its ACK was lost beyond the capture point"
+		return noteFINAgain
 	}
 	return ""
 }
+
+// The notes of corrections that say nothing particular to the connection.
+const (
+	noteSYNAgain    = "SYN retransmitted: the SYN-ACK was lost beyond the capture point"
+	noteSYNACKAgain = "SYN-ACK retransmitted: the handshake ACK was lost beyond the capture point"
+	noteFINAgain    = "FIN retransmitted: its ACK was lost beyond the capture point"
+)
 
 // setState is the only writer of an endpoint's state: it records the
 // transition, keeps the pileup counts and schedules time-driven rules.
