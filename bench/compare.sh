@@ -2,7 +2,8 @@
 # Times tcptrace against its peers on the same generated captures, in one run:
 # packets per second and peak RSS of each tool, and ratios to tcptrace.
 #
-#   bench/compare.sh                 # 10 M-packet mix + 5 M-packet SYN flood (needs ~22 GB free in $BENCH_DIR)
+#   bench/compare.sh                 # 10 M-packet mix + 5 M-packet SYN flood (needs ~22 GB free in $BENCH_DIR;
+#                                    # on tmpfs the inputs take memory Ostermann's tcptrace needs for the flood)
 #   PACKETS=2000000 bench/compare.sh # smaller
 #   RUNS=3 bench/compare.sh          # each command 3 times, the median run reported
 #
