@@ -37,7 +37,8 @@ type frozenConn struct {
 	id       uint64 // Finish ends connections in id order without thawing them to look
 	lastSeen int64  // for the idle rule; also the base of the image's times
 	extra    *frozenExtra
-	// image is the number of transitions (uvarint), then appendWords of
+	// image is the number of transitions (uvarint), the client's and the
+	// server's ISN (4 bytes each, little-endian), then appendWords of
 	// the Conn's words (its pointer fields cleared), then of its
 	// transitions as frozenTransitions.
 	image          string
@@ -147,16 +148,6 @@ func (z *Freezer) Freeze(c *Conn) (Frozen, bool) {
 // since c takes over its anomalies.
 func (z *Freezer) Thaw(fr Frozen, c *Conn) { z.decode(fr.f, c) }
 
-// Size is about the memory a frozen connection holds, in bytes (the strings
-// of notes and anomaly details it shares are not counted).
-func (fr Frozen) Size() int {
-	n := int(unsafe.Sizeof(frozenConn{})) + len(fr.f.image)
-	if x := fr.f.extra; x != nil {
-		n += int(unsafe.Sizeof(*x)) + len(x.anomalies)*int(unsafe.Sizeof(Anomaly{})) + len(x.notes)*16
-	}
-	return n
-}
-
 // freeze replaces c, which is in the flow table under hash h, by its frozen
 // form, and recycles c. It leaves c as it is when it cannot be frozen.
 func (t *Tracker) freeze(c *Conn, h uint64) {
@@ -209,9 +200,11 @@ func (z *Freezer) encode(c *Conn) *frozenConn {
 			like = &zeroLike
 		}
 	}
-	base := c.LastSeen
+	b := bases{time: c.LastSeen, isn: [2]uint32{uint32(c.Ends[Client].isn), uint32(c.Ends[Server].isn)}}
 	buf := binary.AppendUvarint(z.buf[:0], uint64(len(c.Transitions)))
-	buf = appendWords(buf, words[:], like.conn[:], base)
+	buf = binary.LittleEndian.AppendUint32(buf, b.isn[0])
+	buf = binary.LittleEndian.AppendUint32(buf, b.isn[1])
+	buf = appendWords(buf, words[:], like.conn[:], &b)
 	*img = Conn{}
 	var notes []string
 	for i := range c.Transitions {
@@ -225,7 +218,7 @@ func (z *Freezer) encode(c *Conn) *frozenConn {
 				notes[i] = tr.Note
 			}
 		}
-		buf = appendWords(buf, (*[transitionWords]uint64)(unsafe.Pointer(&ft))[:], like.transition(i), base)
+		buf = appendWords(buf, (*[transitionWords]uint64)(unsafe.Pointer(&ft))[:], like.transition(i), &b)
 	}
 	z.buf = buf
 	cl, sv := c.Ends[Client].Addr, c.Ends[Server].Addr
@@ -247,17 +240,18 @@ func (z *Freezer) decode(f *frozenConn, c *Conn) {
 	if f.plain {
 		like = &zeroLike
 	}
-	base := f.lastSeen
 	n, data := readUvarint(f.image)
+	b := bases{time: f.lastSeen, isn: [2]uint32{uint32(readLE(data, 4)), uint32(readLE(data[4:], 4))}}
+	data = data[8:]
 	words := (*[connWords]uint64)(unsafe.Pointer(&z.scratch))
-	data = readWords(words[:], like.conn[:], data, base)
+	data = readWords(words[:], like.conn[:], data, &b)
 	tr := c.Transitions[:0]
 	clear(tr[:cap(tr)]) // no stale notes beyond what is rebuilt
 	*c = z.scratch      // all its pointer words are zero
 	z.scratch = Conn{}
 	var ft frozenTransition
 	for i := range int(n) {
-		data = readWords((*[transitionWords]uint64)(unsafe.Pointer(&ft))[:], like.transition(i), data, base)
+		data = readWords((*[transitionWords]uint64)(unsafe.Pointer(&ft))[:], like.transition(i), data, &b)
 		note := ""
 		switch {
 		case ft.note == noteKept:
@@ -328,14 +322,31 @@ func (z *Freezer) noteIndex(note string) uint16 {
 	return uint16(len(z.notes))
 }
 
+// bases are what appendWords writes words relative to: times near the
+// connection's last packet, sequence numbers near either endpoint's ISN,
+// and words written before (the same time or count is often kept twice).
+type bases struct {
+	time int64
+	isn  [2]uint32
+	seen [16]uint64 // the last word written of each hash (seenSlot)
+}
+
+// seenSlot is where bases.seen keeps w.
+func seenSlot(w uint64) byte { return byte(w * 0x9e3779b97f4a7c15 >> 60) }
+
 // appendWords appends ws to dst as it differs from like, a word of which
 // most connections share (flags, options, states), dropping the zero bytes
-// of small numbers: a run of n words equal to like's (n ≤ 127) is the byte
-// 0x80|n; any other word is a byte mode<<4|n (n ≤ 8) and the n low bytes,
-// little-endian, of the word itself (mode 0), of its bits that differ from
-// like's (1) or of its zigzagged difference from base (2: a time near base),
-// whichever is shortest.
-func appendWords(dst []byte, ws, like []uint64, base int64) []byte {
+// of small numbers. A run of n words equal to like's (n ≤ 127) is the byte
+// 0x80|n. Any other word is written the shortest of these ways:
+//   - mode<<4|n and the n low bytes (n ≤ 8), little-endian, of the word
+//     itself (mode 0), of its bits that differ from like's (1), or of its
+//     zigzagged difference from b.time (2: a time);
+//   - 0x50|slot: the word last written with its hash (bases.seen);
+//   - 0x40|lo<<2|hi, then lenLo<<4|lenHi, then each 32-bit half's lenX
+//     low bytes (≤ 4), of itself (lo or hi 0), of its zigzagged
+//     difference from the client's (1) or the server's (2) ISN, or of its
+//     bits that differ from like's half (3): sequence numbers.
+func appendWords(dst []byte, ws, like []uint64, b *bases) []byte {
 	like = like[:len(ws)]
 	for i := 0; i < len(ws); {
 		w := ws[i]
@@ -348,51 +359,119 @@ func appendWords(dst []byte, ws, like []uint64, base int64) []byte {
 			i += n
 			continue
 		}
+		slot := seenSlot(w)
+		if b.seen[slot] == w {
+			dst = append(dst, 0x50|slot)
+			i++
+			continue
+		}
+		b.seen[slot] = w
 		v, mode := w, byte(0)
 		if x := w ^ like[i]; x < v {
 			v, mode = x, 1
 		}
-		if d := int64(w) - base; uint64(d<<1^d>>63) < v {
+		if d := int64(w) - b.time; uint64(d<<1^d>>63) < v {
 			v, mode = uint64(d<<1^d>>63), 2
 		}
 		n := (bits.Len64(v) + 7) / 8
-		dst = append(dst, mode<<4|byte(n))
-		for ; n > 0; n-- {
-			dst = append(dst, byte(v))
-			v >>= 8
+		loSel, lo := b.lane(uint32(w), uint32(like[i]))
+		hiSel, hi := b.lane(uint32(w>>32), uint32(like[i]>>32))
+		if loLen, hiLen := (bits.Len32(lo)+7)/8, (bits.Len32(hi)+7)/8; 1+loLen+hiLen < n {
+			dst = append(dst, 0x40|loSel<<2|hiSel, byte(loLen<<4|hiLen))
+			dst = appendLE(dst, uint64(lo), loLen)
+			dst = appendLE(dst, uint64(hi), hiLen)
+			i++
+			continue
 		}
+		dst = append(dst, mode<<4|byte(n))
+		dst = appendLE(dst, v, n)
 		i++
 	}
 	return dst
 }
 
+// lane returns the shortest way to write a 32-bit half: itself (0), its
+// zigzagged difference from the client's (1) or the server's (2) ISN, or
+// its bits that differ from like's half (3).
+func (b *bases) lane(x, like uint32) (sel byte, v uint32) {
+	v = x
+	for i, isn := range b.isn {
+		if d := int32(x - isn); uint32(d<<1^d>>31) < v {
+			sel, v = byte(i+1), uint32(d<<1^d>>31)
+		}
+	}
+	if x^like < v {
+		sel, v = 3, x^like
+	}
+	return sel, v
+}
+
+func (b *bases) unlane(sel byte, v, like uint32) uint32 {
+	switch sel {
+	case 0:
+		return v
+	case 3:
+		return v ^ like
+	}
+	return b.isn[sel-1] + uint32(int32(v>>1)^-int32(v&1))
+}
+
+// appendLE appends the n low bytes of v, little-endian.
+func appendLE(dst []byte, v uint64, n int) []byte {
+	for ; n > 0; n-- {
+		dst = append(dst, byte(v))
+		v >>= 8
+	}
+	return dst
+}
+
+// readLE reads n bytes, little-endian, from the start of src.
+func readLE(src string, n int) uint64 {
+	var v uint64
+	for j := n - 1; j >= 0; j-- {
+		v = v<<8 | uint64(src[j])
+	}
+	return v
+}
+
 // readWords fills ws from src, written by appendWords with the same like
-// and base, and returns the rest of src.
-func readWords(ws, like []uint64, src string, base int64) string {
+// and bases, and returns the rest of src.
+func readWords(ws, like []uint64, src string, b *bases) string {
 	like = like[:len(ws)]
-	for i := 0; i < len(ws); {
+	for i := 0; i < len(ws); i++ {
 		h := src[0]
 		src = src[1:]
 		if h&0x80 != 0 {
 			n := int(h & 0x7f)
 			copy(ws[i:i+n], like[i:i+n])
-			i += n
+			i += n - 1
 			continue
 		}
-		n := int(h & 0x0f)
 		var v uint64
-		for j := n - 1; j >= 0; j-- {
-			v = v<<8 | uint64(src[j])
-		}
-		src = src[n:]
 		switch h >> 4 {
-		case 1:
-			v ^= like[i]
-		case 2:
-			v = uint64(base + (int64(v>>1) ^ -int64(v&1)))
+		case 5:
+			ws[i] = b.seen[h&0x0f]
+			continue
+		case 4:
+			sels, lens := h&0x0f, src[0]
+			loLen, hiLen := int(lens>>4), int(lens&0x0f)
+			lo := b.unlane(sels>>2, uint32(readLE(src[1:], loLen)), uint32(like[i]))
+			hi := b.unlane(sels&3, uint32(readLE(src[1+loLen:], hiLen)), uint32(like[i]>>32))
+			src = src[1+loLen+hiLen:]
+			v = uint64(hi)<<32 | uint64(lo)
+		default:
+			n := int(h & 0x0f)
+			v = readLE(src, n)
+			src = src[n:]
+			switch h >> 4 {
+			case 1:
+				v ^= like[i]
+			case 2:
+				v = uint64(b.time + (int64(v>>1) ^ -int64(v&1)))
+			}
 		}
 		ws[i] = v
-		i++
+		b.seen[seenSlot(v)] = v
 	}
 	return src
 }

@@ -39,6 +39,14 @@ func TestWordsRoundTrip(t *testing.T) {
 			random[i] = uint64(base + rng.Int64N(1e11) - 5e10)
 		case 2:
 			random[i] = rng.Uint64N(1 << rng.UintN(64))
+		case 3:
+			// sequence numbers near the ISNs of the bases below (the
+			// time's low half, and 0xfffffff0), wrapping
+			lo, hi := uint32(base&0xffffffff)+uint32(rng.IntN(5000))-2500, 0xfffffff0+uint32(rng.IntN(40))
+			if rng.IntN(2) == 0 {
+				lo, hi = hi, lo
+			}
+			random[i] = uint64(hi)<<32 | uint64(lo)
 		}
 	}
 	cases["random"] = random
@@ -51,12 +59,14 @@ func TestWordsRoundTrip(t *testing.T) {
 		}
 		for likeName, like := range likes {
 			for _, b := range []int64{base, 0, math.MinInt64, math.MaxInt64} {
-				enc := appendWords(nil, ws, like, b)
+				bs := bases{time: b, isn: [2]uint32{uint32(b), 0xfffffff0}}
+				enc := appendWords(nil, ws, like, &bs)
+				bs = bases{time: b, isn: bs.isn} // what was written before is the reader's to learn
 				got := make([]uint64, len(ws))
 				for i := range got {
 					got[i] = 0xdead // readWords must write every word
 				}
-				if rest := readWords(got, like, string(append(enc, 0xaa)), b); len(rest) != 1 || rest[0] != 0xaa {
+				if rest := readWords(got, like, string(append(enc, 0xaa)), &bs); len(rest) != 1 || rest[0] != 0xaa {
 					t.Fatalf("%s like %s, base %d: %d bytes left over, want the one after", name, likeName, b, len(rest))
 				}
 				if !slices.Equal(got, ws) {
@@ -69,8 +79,17 @@ func TestWordsRoundTrip(t *testing.T) {
 		}
 	}
 	// Times near the base take less than their eight bytes.
-	if n := len(appendWords(nil, []uint64{uint64(base + 30e9)}, []uint64{0}, base)); n > 6 {
+	if n := len(appendWords(nil, []uint64{uint64(base + 30e9)}, []uint64{0}, &bases{time: base})); n > 6 {
 		t.Errorf("a time 30 s after the base takes %d bytes", n)
+	}
+	// A word written again takes a byte.
+	if n := len(appendWords(nil, []uint64{uint64(base), 7, uint64(base)}, []uint64{0, 0, 0}, &bases{})); n != 9+2+1 {
+		t.Errorf("a word and its repetition take %d bytes", n)
+	}
+	// Two sequence numbers near the ISNs take a few bytes.
+	isn := bases{isn: [2]uint32{0xfffff000, 12345}}
+	if n := len(appendWords(nil, []uint64{uint64(12345+70000)<<32 | uint64(0xfffff000+2000)}, []uint64{0}, &isn)); n > 7 {
+		t.Errorf("two sequence numbers near the ISNs take %d bytes", n)
 	}
 }
 
