@@ -1,6 +1,7 @@
 package reassembly
 
 import (
+	"reflect"
 	"testing"
 	"time"
 	"unsafe"
@@ -728,5 +729,45 @@ func TestSizes(t *testing.T) {
 	}
 	if n := 2*unsafe.Sizeof(DirStats{}) + unsafe.Sizeof(Handshake{}); n > 800 {
 		t.Errorf("Dir and Handshake are %d bytes, documented as about 800", n)
+	}
+}
+
+// TestInFlightImage: the in-flight state is plain data, whole words, that
+// InFlightImage and SetInFlightImage carry over unchanged.
+func TestInFlightImage(t *testing.T) {
+	typ := reflect.TypeFor[[2]coldDir]()
+	var walk func(reflect.Type) bool
+	walk = func(t reflect.Type) bool {
+		switch t.Kind() {
+		case reflect.Struct:
+			for i := range t.NumField() {
+				if !walk(t.Field(i).Type) {
+					return false
+				}
+			}
+			return true
+		case reflect.Array:
+			return walk(t.Elem())
+		case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			return true
+		}
+		return false
+	}
+	if !walk(typ) || typ.Size()%8 != 0 {
+		t.Fatalf("the in-flight state (%d bytes) is not plain words", typ.Size())
+	}
+	var st Stats
+	if st.InFlightImage() != nil {
+		t.Fatal("an image without in-flight state")
+	}
+	c := st.colds()
+	c[1].holes[2] = hole{lo: 5, hi: 9, at: 77}
+	c[0].nSACK = 3
+	img := *st.InFlightImage()
+	var back Stats
+	back.SetInFlightImage(&img)
+	if *back.cold != *st.cold || back.cold == st.cold {
+		t.Fatal("the in-flight state changed on its way through an image")
 	}
 }

@@ -3,6 +3,7 @@ package reassembly
 import (
 	"math/bits"
 	"time"
+	"unsafe"
 
 	"github.com/tcptrace/tcptrace/tcp"
 )
@@ -42,6 +43,22 @@ func (st *Stats) Compact() { st.cold = nil }
 
 // InFlight reports whether the in-flight state is held (not compacted).
 func (st *Stats) InFlight() bool { return st.cold != nil }
+
+// InFlightWords is the size of the in-flight state in 64-bit words.
+const InFlightWords = int(unsafe.Sizeof([2]coldDir{}) / 8)
+
+// InFlightImage returns the in-flight state's memory as words (it holds no
+// pointers: TestInFlightImage), nil when there is none: a compact copy of a
+// connection keeps it so, and SetInFlightImage puts it back.
+func (st *Stats) InFlightImage() *[InFlightWords]uint64 {
+	return (*[InFlightWords]uint64)(unsafe.Pointer(st.cold))
+}
+
+// SetInFlightImage makes img, from InFlightImage, the in-flight state.
+func (st *Stats) SetInFlightImage(img *[InFlightWords]uint64) {
+	st.cold = new([2]coldDir)
+	*(*[InFlightWords]uint64)(unsafe.Pointer(st.cold)) = *img
+}
 
 // DirStats describes one direction: the segments sent by one side.
 type DirStats struct {

@@ -49,6 +49,13 @@ func TestEmbryosChangeNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	inputs["mix"] = decodeAll(t, mix.Bytes())
+	// The same, 2,000 times slower (90 s): idle connections (half-closed
+	// ones, quiet ones) frozen and thawed by their next packet or timer.
+	slow := slices.Clone(inputs["mix"])
+	for i := range slow {
+		slow[i].Time = slow[0].Time + (slow[i].Time-slow[0].Time)*2000
+	}
+	inputs["mix-slow"] = slow
 	// Addresses the flow key cannot tell apart (IPv4, and IPv4 mapped into
 	// IPv6) on one 4-tuple, and a zone.
 	for _, pair := range [][2]string{{"10.0.0.1:40000", "10.0.0.2:80"}, {"[::ffff:10.0.0.1]:40000", "[::ffff:10.0.0.2]:80"}, {"[fe80::1%eth0]:40000", "[fe80::2%eth0]:80"}} {
@@ -86,15 +93,23 @@ func TestEmbryosChangeNothing(t *testing.T) {
 		// A short idle timeout also ends embryos and connections alike
 		// before the capture does. (Eviction is not compared: embryos
 		// take a quarter of a connection's room in the table.)
+		want0 := records(segs, tracker.Config{OnTransition: func(*tracker.Conn, tracker.Transition) {}}, 0)
 		for _, idle := range []time.Duration{0, 2 * time.Second} {
-			got := records(segs, tracker.Config{IdleTimeout: idle})
-			want := records(segs, tracker.Config{IdleTimeout: idle, OnTransition: func(*tracker.Conn, tracker.Transition) {}})
-			if len(got) != len(want) {
-				t.Fatalf("%s, idle %s: %d connections with embryos, %d without", name, idle, len(got), len(want))
+			want := want0
+			if idle != 0 {
+				want = records(segs, tracker.Config{IdleTimeout: idle, OnTransition: func(*tracker.Conn, tracker.Transition) {}}, 0)
 			}
-			for i := range got {
-				if !bytes.Equal(got[i], want[i]) {
-					t.Fatalf("%s, idle %s: connection %d differs with embryos:\n got %s\nwant %s", name, idle, i+1, got[i], want[i])
+			// Sweeping for idle connections after every packet freezes
+			// and thaws the most.
+			for _, sweep := range []int{0, 1} {
+				got := records(segs, tracker.Config{IdleTimeout: idle}, sweep)
+				if len(got) != len(want) {
+					t.Fatalf("%s, idle %s, sweep %d: %d connections with embryos, %d without", name, idle, sweep, len(got), len(want))
+				}
+				for i := range got {
+					if !bytes.Equal(got[i], want[i]) {
+						t.Fatalf("%s, idle %s, sweep %d: connection %d differs with embryos and frozen connections:\n got %s\nwant %s", name, idle, sweep, i+1, got[i], want[i])
+					}
 				}
 			}
 		}
@@ -125,8 +140,8 @@ func TestRecycleChangesNothing(t *testing.T) {
 			{Time: 3e9, Packet: 3, Src: cli, Dst: srv, Seq: 700, Flags: tcp.SYN},
 		},
 	} {
-		got := records(segs, tracker.Config{OnDone: tracker.Recycle})
-		want := records(segs, tracker.Config{})
+		got := records(segs, tracker.Config{OnDone: tracker.Recycle}, 0)
+		want := records(segs, tracker.Config{}, 0)
 		if len(got) != len(want) || len(got) == 0 || name == "mix" && len(got) < 100 {
 			t.Fatalf("%s: %d connections recycled, %d not", name, len(got), len(want))
 		}
@@ -139,8 +154,9 @@ func TestRecycleChangesNothing(t *testing.T) {
 }
 
 // records runs the tracker and renders every connection, in id order; then
-// it calls cfg.OnDone, if set, with the connection.
-func records(segs []tcp.Segment, cfg tracker.Config) [][]byte {
+// it calls cfg.OnDone, if set, with the connection. A sweep other than 0
+// sweeps for idle connections to freeze every sweep packets.
+func records(segs []tcp.Segment, cfg tracker.Config, sweep int) [][]byte {
 	type rec struct {
 		id   uint64
 		line []byte
@@ -154,6 +170,9 @@ func records(segs []tcp.Segment, cfg tracker.Config) [][]byte {
 		}
 	}
 	tr := tracker.New(cfg)
+	if sweep != 0 {
+		tracker.SetSweepEvery(tr, sweep)
+	}
 	for i := range segs {
 		seg := segs[i]
 		tr.Process(&seg)
@@ -197,20 +216,28 @@ func decodeAll(t testing.TB, data []byte) []tcp.Segment {
 
 // TestFreezeHappens: on the benchmark mix most connections waiting out
 // TIME_WAIT are frozen (a pointer field added to Conn and not kept aside by
-// freeze would stop that), and none is left frozen after Finish.
+// freeze would stop that), idle open ones too (half-closed ones waiting for
+// their peer), and none is left frozen after Finish.
 func TestFreezeHappens(t *testing.T) {
 	var mix bytes.Buffer
-	if _, err := synth.WriteMix(&mix, synth.DefaultMix(8, 100_000)); err != nil {
+	if _, err := synth.WriteMix(&mix, synth.DefaultMix(8, 300_000)); err != nil {
 		t.Fatal(err)
 	}
 	segs := decodeAll(t, mix.Bytes())
 	done := 0
 	tr := tracker.New(tracker.Config{OnDone: func(*tracker.Conn) { done++ }})
-	most := 0
+	most, mostOpen := 0, 0
 	for i := range segs {
 		tr.Process(&segs[i])
 		most = max(most, tracker.FrozenCount(tr))
+		if i%1000 == 0 {
+			mostOpen = max(mostOpen, tracker.FrozenOpen(tr))
+		}
 	}
+	if mostOpen < 10 {
+		t.Errorf("at most %d idle open connections frozen at once", mostOpen)
+	}
+	t.Logf("at most %d idle open connections frozen at once", mostOpen)
 	atEnd := tr.Live()
 	tr.Finish()
 	if most < atEnd/2 || most < 100 {

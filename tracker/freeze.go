@@ -3,11 +3,13 @@ package tracker
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/tcptrace/tcptrace/reassembly"
 	"math"
 	"math/bits"
 	"net/netip"
 	"reflect"
 	"slices"
+	"time"
 	"unsafe"
 
 	"github.com/tcptrace/tcptrace/tcp"
@@ -39,11 +41,13 @@ type frozenConn struct {
 	extra    *frozenExtra
 	// image is the number of transitions (uvarint), the client's and the
 	// server's ISN (4 bytes each, little-endian), then appendWords of
-	// the Conn's words (its pointer fields cleared), then of its
-	// transitions as frozenTransitions.
+	// the Conn's words (its pointer fields cleared), of its transitions as
+	// frozenTransitions and, when inFlight, of the in-flight state.
 	image          string
-	clientIsLo, v4 bool // the addresses, rebuilt from the key (as for embryos)
-	plain          bool // the image is written against zeros, not the freezer's like
+	clientIsLo, v4 bool     // the addresses, rebuilt from the key (as for embryos)
+	plain          bool     // the image is written against zeros, not the freezer's like
+	inFlight       bool     // the image ends with the sequence analysis' in-flight state
+	states         [2]State // the endpoints' states, for their timers
 }
 
 // frozenExtra is what a few frozen connections keep besides the image.
@@ -105,12 +109,41 @@ func pointerWords(t reflect.Type, off uintptr, out []int) []int {
 	return out
 }
 
-// frozenReady reports whether c can be frozen: both endpoints done with
-// data, nothing deferred and no sequence analysis in flight (late data after
-// the close brings it back).
+// frozenReady reports whether c can be frozen now: both endpoints done with
+// data, nothing deferred.
 func frozenReady(c *Conn) bool {
 	a, b := &c.Ends[Client], &c.Ends[Server]
-	return doneWithData(a.State) && doneWithData(b.State) && a.deferred == nil && b.deferred == nil && c.Ended == StillOpen && !c.Seq.InFlight()
+	return doneWithData(a.State) && doneWithData(b.State) && idleReady(c)
+}
+
+// idleReady reports whether c can be frozen once idle: open, nothing
+// deferred (a deferred receipt is a pointer, and its timer due soon).
+func idleReady(c *Conn) bool {
+	return c.Ended == StillOpen && c.Ends[Client].deferred == nil && c.Ends[Server].deferred == nil
+}
+
+// Idle connections are frozen too: a sweep looks at sweepSlots slots of the
+// flow table every sweepEvery packets and freezes the connections there
+// without a packet for freezeIdle of capture time — half-closed ones waiting
+// for their peer (a CLOSE_WAIT pile-up), quiet keep-alive connections.
+const (
+	sweepEvery = 1024
+	sweepSlots = 32
+	freezeIdle = int64(time.Second)
+)
+
+// sweep freezes the idle connections in the next sweepSlots slots.
+func (t *Tracker) sweep() {
+	slots := t.flows.slots
+	for range min(sweepSlots, len(slots)) {
+		t.sweepAt = (t.sweepAt + 1) & (len(slots) - 1)
+		s := &slots[t.sweepAt]
+		if c := s.v; c != nil && t.now-c.LastSeen >= freezeIdle && idleReady(c) {
+			// (Deleting shifts the slots after it back: one of them may
+			// be passed over this time round.)
+			t.freeze(c, s.h)
+		}
+	}
 }
 
 // Freezer keeps connections in the frozen form: the tracker's own for
@@ -182,6 +215,8 @@ func (z *Freezer) encode(c *Conn) *frozenConn {
 	img.Transitions, img.Anomalies, img.ref = nil, nil, nil
 	img.Ends[Client].Addr, img.Ends[Server].Addr = netip.AddrPort{}, netip.AddrPort{}
 	img.key = flowKey{} // frozenConn has it
+	inFlight := c.Seq.InFlightImage()
+	img.Seq.Compact() // the in-flight state follows the transitions
 	words := (*[connWords]uint64)(unsafe.Pointer(img))
 	for _, w := range connPointerWords {
 		if words[w] != 0 {
@@ -220,9 +255,13 @@ func (z *Freezer) encode(c *Conn) *frozenConn {
 		}
 		buf = appendWords(buf, (*[transitionWords]uint64)(unsafe.Pointer(&ft))[:], like.transition(i), &b)
 	}
+	if inFlight != nil {
+		buf = appendWords(buf, inFlight[:], zeroLike.conn[:reassembly.InFlightWords], &b)
+	}
 	z.buf = buf
 	cl, sv := c.Ends[Client].Addr, c.Ends[Server].Addr
-	f := &frozenConn{key: c.key, ref: c.ref, id: c.ID, lastSeen: c.LastSeen, image: string(buf), v4: cl.Addr().Is4(), plain: like == &zeroLike}
+	f := &frozenConn{key: c.key, ref: c.ref, id: c.ID, lastSeen: c.LastSeen, image: string(buf), v4: cl.Addr().Is4(), plain: like == &zeroLike,
+		inFlight: inFlight != nil, states: [2]State{c.Ends[Client].State, c.Ends[Server].State}}
 	f.clientIsLo = cl == addrOfKey(&c.key, true, f.v4)
 	if fit := addrsFit(cl.Addr(), sv.Addr()); !fit || len(c.Anomalies) > 0 || notes != nil {
 		f.extra = &frozenExtra{anomalies: c.Anomalies, notes: notes}
@@ -260,6 +299,11 @@ func (z *Freezer) decode(f *frozenConn, c *Conn) {
 			note = z.notes[ft.note-1]
 		}
 		tr = append(tr, Transition{Time: ft.time, Packet: ft.packet, InFrom: ft.inFrom, Note: note, Side: ft.side, From: ft.from, To: ft.to, Flags: ft.flags})
+	}
+	if f.inFlight {
+		var img [reassembly.InFlightWords]uint64
+		data = readWords(img[:], zeroLike.conn[:reassembly.InFlightWords], data, &b)
+		c.Seq.SetInFlightImage(&img)
 	}
 	if len(data) != 0 {
 		panic(fmt.Sprintf("tracker: frozen connection %d: %d bytes left over after thawing", f.id, len(data)))

@@ -153,6 +153,7 @@ func FuzzEmbryos(f *testing.F) {
 				done = append(done, c)
 			}
 			tr := New(cfg)
+			tr.sweepEvery = 1 // idle connections frozen as soon as can be
 			for i := range segs {
 				seg := segs[i]
 				tr.Process(&seg)

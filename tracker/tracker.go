@@ -70,8 +70,11 @@ type Tracker struct {
 	embryos flowTable[*embryo]     // connections seen only as SYNs and SYN-ACKs so far
 	frozen  flowTable[*frozenConn] // connections done with data, waiting out TIME_WAIT or the linger after CLOSED (freeze.go)
 	// freezing: connections go to OnDone and no one watches them live.
-	freezing bool
-	fz       Freezer
+	freezing   bool
+	fz         Freezer
+	sinceSweep int // packets since the last sweep for idle connections
+	sweepEvery int // packets between sweeps: sweepEvery, fewer in tests
+	sweepAt    int // the flow table slot it stopped at
 	// timeWaitNote is the note of every TIME_WAIT expiry.
 	timeWaitNote string
 	// hatching is the embryo whose first SYN is being replayed: newConn
@@ -142,6 +145,7 @@ func New(cfg Config) *Tracker {
 	t := &Tracker{
 		cfg:          cfg,
 		freezing:     cfg.OnDone != nil && cfg.OnTransition == nil && cfg.OnAnomaly == nil,
+		sweepEvery:   sweepEvery,
 		timeWaitNote: fmt.Sprintf("2×MSL (%s) elapsed", dur(2*int64(cfg.MSL))),
 		closeWait:    make(map[netip.AddrPort]pile),
 		timeWait:     make(map[netip.Addr]pile),
@@ -231,8 +235,14 @@ func (t *Tracker) process(seg *tcp.Segment, hint FlowHint) {
 		}
 	}
 	c = t.segment(c, key, seg, cls, invalid)
-	if t.freezing && frozenReady(c) {
-		t.freeze(c, h)
+	if t.freezing {
+		if frozenReady(c) {
+			t.freeze(c, h)
+		}
+		if t.sinceSweep++; t.sinceSweep >= t.sweepEvery {
+			t.sinceSweep = 0
+			t.sweep()
+		}
 	}
 }
 
@@ -1453,9 +1463,8 @@ func (t *Tracker) fireTimers(now int64) {
 			continue
 		}
 		// Over; or frozen, when the timer is not stale already by its
-		// state alone: both endpoints are in TIME_WAIT or CLOSED, with
-		// nothing deferred.
-		if f := tm.ref.f; f == nil || tm.deferred || !doneWithData(tm.state) {
+		// endpoint's state (a frozen connection has nothing deferred).
+		if f := tm.ref.f; f == nil || tm.deferred || f.states[tm.side] != tm.state {
 			continue
 		}
 		c := t.thaw(tm.ref.f)
