@@ -21,18 +21,24 @@ import (
 // capture that is most of the connections held at any moment: 60 s of
 // closed connections against a few seconds of open ones. Linux keeps such a
 // socket as a small inet_timewait_sock; the tracker freezes the Conn into a
-// frozenConn — its memory image written as its differences from the first
-// connection frozen, small numbers and times (relative to its last packet)
-// without their zero bytes, in a string the garbage collector does not scan
-// — and gives the Conn back to the pool: ~0.6 KB instead of ~2.2 KB (on the
-// benchmark mix: a 96-byte frozenConn and a ~500-byte image). Anything that
-// needs the connection again (a late packet on its 4-tuple, its timer, the
-// idle or eviction rules, the end of the capture) thaws it into a Conn equal
-// to the one frozen; a connection closed by its TIME_WAIT timer is frozen
-// again for its linger. The records are exactly those without freezing
-// (TestEmbryosChangeNothing, FuzzEmbryos). Freezing is on when connections
-// are handed to OnDone and nobody watches transitions or anomalies as they
-// happen, as for embryos.
+// frozenConn and gives the Conn back to the pool: ~0.5 KB instead of
+// ~2.2 KB (on the benchmark mix: a 96-byte frozenConn and a ~390-byte
+// image). The image is the Conn's memory written as its differences from
+// the first whole connection frozen (flags, options, states take nothing),
+// times relative to the last packet, sequence numbers relative to the ISNs,
+// repeated words as one byte and small numbers without their zero bytes, in
+// a string the garbage collector does not scan. Open connections without a
+// packet for a second (half-closed ones waiting for their peer, quiet ones)
+// are frozen too, by a sweep of the flow table, with their in-flight
+// sequence state.
+//
+// Anything that needs the connection again (a packet on its 4-tuple, its
+// timer, the idle or eviction rules, the end of the capture) thaws it into
+// a Conn equal to the one frozen; a connection closed by its TIME_WAIT timer
+// is frozen again for its linger. The records are exactly those without
+// freezing (TestEmbryosChangeNothing, FuzzEmbryos). Freezing is on when
+// connections are handed to OnDone and nobody watches transitions or
+// anomalies as they happen, as for embryos.
 type frozenConn struct {
 	key      flowKey
 	ref      *connRef
