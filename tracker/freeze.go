@@ -424,14 +424,16 @@ func appendWords(dst []byte, ws, like []uint64, b *bases) []byte {
 			v, mode = uint64(d<<1^d>>63), 2
 		}
 		n := (bits.Len64(v) + 7) / 8
-		loSel, lo := b.lane(uint32(w), uint32(like[i]))
-		hiSel, hi := b.lane(uint32(w>>32), uint32(like[i]>>32))
-		if loLen, hiLen := (bits.Len32(lo)+7)/8, (bits.Len32(hi)+7)/8; 1+loLen+hiLen < n {
-			dst = append(dst, 0x40|loSel<<2|hiSel, byte(loLen<<4|hiLen))
-			dst = appendLE(dst, uint64(lo), loLen)
-			dst = appendLE(dst, uint64(hi), hiLen)
-			i++
-			continue
+		if n >= 4 { // (halves cost two bytes more)
+			loSel, lo := b.lane(uint32(w), uint32(like[i]))
+			hiSel, hi := b.lane(uint32(w>>32), uint32(like[i]>>32))
+			if loLen, hiLen := (bits.Len32(lo)+7)/8, (bits.Len32(hi)+7)/8; 1+loLen+hiLen < n {
+				dst = append(dst, 0x40|loSel<<2|hiSel, byte(loLen<<4|hiLen))
+				dst = appendLE(dst, uint64(lo), loLen)
+				dst = appendLE(dst, uint64(hi), hiLen)
+				i++
+				continue
+			}
 		}
 		dst = append(dst, mode<<4|byte(n))
 		dst = appendLE(dst, v, n)
@@ -468,11 +470,7 @@ func (b *bases) unlane(sel byte, v, like uint32) uint32 {
 
 // appendLE appends the n low bytes of v, little-endian.
 func appendLE(dst []byte, v uint64, n int) []byte {
-	for ; n > 0; n-- {
-		dst = append(dst, byte(v))
-		v >>= 8
-	}
-	return dst
+	return binary.LittleEndian.AppendUint64(dst, v)[:len(dst)+n]
 }
 
 // readLE reads n bytes, little-endian, from the start of src.

@@ -38,3 +38,29 @@ func BenchmarkProcessMix(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/pkt")
 	b.ReportMetric(float64(n)/float64(conns), "pkts/conn")
 }
+
+// BenchmarkFreeze freezes and thaws the benchmark mix's connections as
+// they end (what the JSON stream does with those that wait for an older
+// one; the tracker does the same with those waiting out TIME_WAIT).
+func BenchmarkFreeze(b *testing.B) {
+	segs := mixSegments(b, 200_000)
+	var conns []*tracker.Conn
+	tr := tracker.New(tracker.Config{OnDone: func(c *tracker.Conn) { conns = append(conns, c) }})
+	for i := range segs {
+		tr.Process(&segs[i])
+	}
+	tr.Finish()
+	b.ReportAllocs()
+	var z tracker.Freezer
+	var back tracker.Conn
+	n := 0
+	for b.Loop() {
+		for _, c := range conns {
+			if f, ok := z.Freeze(c); ok {
+				z.Thaw(f, &back)
+			}
+			n++
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/conn")
+}
