@@ -2,7 +2,6 @@ package tracker_test
 
 import (
 	"bytes"
-	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tcptrace/tcptrace/capture"
 	"github.com/tcptrace/tcptrace/report"
 	"github.com/tcptrace/tcptrace/synth"
 	"github.com/tcptrace/tcptrace/tcp"
@@ -29,14 +27,14 @@ func TestEmbryosChangeNothing(t *testing.T) {
 	if _, err := synth.WriteSYNFlood(&flood, synth.RealisticFlood(3, 30_000)); err != nil {
 		t.Fatal(err)
 	}
-	inputs["realistic-flood"] = decodeAll(t, flood.Bytes())
+	inputs["realistic-flood"] = tracker.DecodeAll(t, flood.Bytes())
 	refused := synth.RealisticFlood(4, 20_000)
 	refused.RSTShare, refused.SYNACKShare = 0.3, 0.5 // second SYNs after an RST
 	flood.Reset()
 	if _, err := synth.WriteSYNFlood(&flood, refused); err != nil {
 		t.Fatal(err)
 	}
-	inputs["flood-with-resets"] = decodeAll(t, flood.Bytes())
+	inputs["flood-with-resets"] = tracker.DecodeAll(t, flood.Bytes())
 	// Time going back now and then: replayed copies must meet the timers
 	// the original order met.
 	back := slices.Clone(inputs["realistic-flood"])
@@ -48,7 +46,7 @@ func TestEmbryosChangeNothing(t *testing.T) {
 	if _, err := synth.WriteMix(&mix, synth.DefaultMix(5, 40_000)); err != nil {
 		t.Fatal(err)
 	}
-	inputs["mix"] = decodeAll(t, mix.Bytes())
+	inputs["mix"] = tracker.DecodeAll(t, mix.Bytes())
 	// The same, 2,000 times slower (90 s): idle connections (half-closed
 	// ones, quiet ones) frozen and thawed by their next packet or timer.
 	slow := slices.Clone(inputs["mix"])
@@ -84,7 +82,7 @@ func TestEmbryosChangeNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		inputs[filepath.Base(f)] = decodeAll(t, data)
+		inputs[filepath.Base(f)] = tracker.DecodeAll(t, data)
 	}
 	if len(kernel) < 10 {
 		t.Fatalf("only %d captures under testdata/pcaps", len(kernel))
@@ -125,7 +123,7 @@ func TestRecycleChangesNothing(t *testing.T) {
 	}
 	cli, srv := netip.MustParseAddrPort("10.0.0.1:40000"), netip.MustParseAddrPort("10.0.0.2:80")
 	for name, segs := range map[string][]tcp.Segment{
-		"mix": decodeAll(t, mix.Bytes()),
+		"mix": tracker.DecodeAll(t, mix.Bytes()),
 		// A new SYN ends the connection of the first one, which the tracker
 		// still reads while it starts the next.
 		"reused 4-tuple": {
@@ -186,34 +184,6 @@ func records(segs []tcp.Segment, cfg tracker.Config, sweep int) [][]byte {
 	return lines
 }
 
-// decodeAll decodes the TCP segments of a capture held in memory.
-func decodeAll(t testing.TB, data []byte) []tcp.Segment {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "in.pcap")
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r, err := capture.Files([]string{path}, capture.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	var segs []tcp.Segment
-	for {
-		var seg tcp.Segment
-		kind, err := r.Next(&seg)
-		if err == io.EOF {
-			return segs
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if kind == capture.KindTCP {
-			segs = append(segs, seg)
-		}
-	}
-}
-
 // TestFreezeHappens: on the benchmark mix most connections waiting out
 // TIME_WAIT are frozen (a pointer field added to Conn and not kept aside by
 // freeze would stop that), idle open ones too (half-closed ones waiting for
@@ -223,7 +193,7 @@ func TestFreezeHappens(t *testing.T) {
 	if _, err := synth.WriteMix(&mix, synth.DefaultMix(8, 300_000)); err != nil {
 		t.Fatal(err)
 	}
-	segs := decodeAll(t, mix.Bytes())
+	segs := tracker.DecodeAll(t, mix.Bytes())
 	done := 0
 	tr := tracker.New(tracker.Config{OnDone: func(*tracker.Conn) { done++ }})
 	most, mostOpen := 0, 0

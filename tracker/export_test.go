@@ -1,5 +1,11 @@
 package tracker
 
+import (
+	"testing"
+
+	"github.com/tcptrace/tcptrace/tcp"
+)
+
 // Frozen is the number of frozen connections, for tests outside the package.
 func FrozenCount(t *Tracker) int { return t.frozen.len() }
 
@@ -16,3 +22,6 @@ func FrozenOpen(t *Tracker) int {
 
 // SetSweepEvery makes t sweep for idle connections every n packets.
 func SetSweepEvery(t *Tracker, n int) { t.sweepEvery = n }
+
+// DecodeAll decodes the TCP segments of a capture held in memory.
+func DecodeAll(t testing.TB, data []byte) []tcp.Segment { return decodeAll(t, data) }

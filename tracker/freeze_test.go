@@ -159,7 +159,7 @@ func TestFrozenLike(t *testing.T) {
 	if _, err := synth.WriteMix(&mix, synth.DefaultMix(9, 60_000)); err != nil {
 		t.Fatal(err)
 	}
-	segs := segmentsOf(t, mix.Bytes())
+	segs := decodeAll(t, mix.Bytes())
 	rst := tcp.Segment{Time: segs[0].Time, Src: netip.MustParseAddrPort("192.0.2.1:1"), Dst: netip.MustParseAddrPort("192.0.2.2:2"), Flags: tcp.RST}
 	imageBytes := func(segs []tcp.Segment) float64 {
 		tr := New(Config{OnDone: func(*Conn) {}})
@@ -184,8 +184,9 @@ func TestFrozenLike(t *testing.T) {
 	}
 }
 
-// segmentsOf decodes the TCP segments of a capture held in memory.
-func segmentsOf(t *testing.T, data []byte) []tcp.Segment {
+// decodeAll decodes the TCP segments of a capture held in memory.
+func decodeAll(t testing.TB, data []byte) []tcp.Segment {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "in.pcap")
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)

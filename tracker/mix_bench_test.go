@@ -17,7 +17,7 @@ func mixSegments(b *testing.B, packets int) []tcp.Segment {
 	if _, err := synth.WriteMix(&buf, synth.DefaultMix(1, packets)); err != nil {
 		b.Fatal(err)
 	}
-	return decodeAll(b, buf.Bytes())
+	return tracker.DecodeAll(b, buf.Bytes())
 }
 
 // BenchmarkProcessMix tracks the benchmark mix of the speed goals (1,000
