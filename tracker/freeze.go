@@ -153,7 +153,7 @@ func (t *Tracker) sweep() {
 }
 
 // Freezer keeps connections in the frozen form: the tracker's own for
-// connections waiting out TIME_WAIT, and one for a consumer that holds
+// connections done with data or idle, and one for a consumer that holds
 // finished connections back (the JSON stream keeps those that end before an
 // older one as frozen connections rather than rendered lines: a quarter of
 // the memory). A Freezer is not safe for concurrent use.
@@ -168,9 +168,9 @@ type Freezer struct {
 // Frozen is a connection in the frozen form (Freezer.Freeze).
 type Frozen struct{ f *frozenConn }
 
-// Freeze returns c in the frozen form; false when c cannot be frozen (data
-// still in flight, a deferred receipt: its image would hold a pointer). c is
-// left as it is and may be recycled.
+// Freeze returns c in the frozen form; false when c cannot be frozen (a
+// deferred receipt, which is a pointer, or any pointer field Conn may gain).
+// c is left as it is and may be recycled.
 func (z *Freezer) Freeze(c *Conn) (Frozen, bool) {
 	f := z.encode(c)
 	if f == nil {
