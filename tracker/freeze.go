@@ -34,8 +34,8 @@ import (
 //
 // Anything that needs the connection again (a packet on its 4-tuple, its
 // timer, the idle or eviction rules, the end of the capture) thaws it into
-// a Conn equal to the one frozen; a connection closed by its TIME_WAIT timer
-// is frozen again for its linger. The records are exactly those without
+// a Conn equal to the one frozen (a connection a timer thawed that still
+// waits is frozen again). The records are exactly those without
 // freezing (TestEmbryosChangeNothing, FuzzEmbryos). Freezing is on when
 // connections are handed to OnDone and nobody watches transitions or
 // anomalies as they happen, as for embryos.

@@ -31,7 +31,8 @@ type Config struct {
 	MaxConnections   int           // flow-table cap: beyond it the least recently active connection is evicted (default 1<<18)
 
 	// OnDone, when set, receives every connection once it is over — both
-	// endpoints CLOSED (after a short linger for late packets), expired,
+	// endpoints CLOSED (after a short linger for late packets, none after
+	// TIME_WAIT expired), expired,
 	// evicted, or still open at Finish — and the tracker then forgets it:
 	// memory stays proportional to the live connections. It is called at
 	// the end of the Process, Advance or Finish call that ended c, after
@@ -1088,11 +1089,17 @@ func (t *Tracker) setState(c *Conn, s Side, to State, at int64, pkt uint64, flag
 	}
 	endsNow := false
 	if to == Closed && c.Ends[s.peer()].State == Closed {
-		if c.Ends[Server].SYNACKs == 0 && c.Ends[Client].SYNACKs == 0 && !c.Midstream {
+		switch {
+		case c.Ends[Server].SYNACKs == 0 && c.Ends[Client].SYNACKs == 0 && !c.Midstream:
 			// Refused (or reset before any answer): nothing can follow that
 			// the connection still needs, and scans make many of these.
 			endsNow = true
-		} else {
+		case e.closedBy == closedByTimer:
+			// Out of TIME_WAIT: 2×MSL after the close nothing late can
+			// belong to it any more (a packet now starts a connection of
+			// its own, see connFor), as the kernel has forgotten it.
+			endsNow = true
+		default:
 			t.schedule(timer{at: max(at, t.now) + closeLinger, ref: c.ref, side: s, state: Closed, since: at})
 		}
 	}
@@ -1470,7 +1477,8 @@ func (t *Tracker) fireTimers(now int64) {
 		c := t.thaw(tm.ref.f)
 		t.fire(c, tm)
 		if frozenReady(c) {
-			// Closed after TIME_WAIT, it lingers for late packets.
+			// Still waiting: its peer in TIME_WAIT too, or a timer gone
+			// stale since it was frozen.
 			t.freeze(c, hashKey(&c.key))
 		}
 	}
