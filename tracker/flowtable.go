@@ -1,6 +1,9 @@
 package tracker
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"math/bits"
+)
 
 // flowTable maps flow keys to connections or embryos, which carry their own
 // key. It is open addressing with linear probing over 16-byte slots — a
@@ -8,8 +11,9 @@ import "hash/maphash"
 // and then the value, which the caller reads anyway; Go's map also reads the
 // 40-byte key from another line. With a quarter million connections in a
 // table far larger than the CPU's caches, that line was a miss per packet.
-// The hash is seeded at random (maphash), so no capture can be crafted to
-// collide; nothing iterates the table, so the seed changes no output.
+// The hash is seeded at random, so no capture can be crafted to collide;
+// what iterates the table (the sweep for idle connections) changes no
+// output, so neither does the seed.
 // Deletion shifts the entries after it back: no tombstones.
 type flowTable[V interface {
 	comparable
@@ -24,10 +28,29 @@ type flowSlot[V comparable] struct {
 	v V // the zero V marks an empty slot
 }
 
-var flowSeed = maphash.MakeSeed()
+// flowSeeds are drawn at random at start.
+var flowSeeds = func() (s [5]uint64) {
+	seed := maphash.MakeSeed()
+	for i := range s {
+		s[i] = maphash.Comparable(seed, i)
+	}
+	return s
+}()
 
-// hashKey is the hash every table uses for k.
-func hashKey(k *flowKey) uint64 { return maphash.Comparable(flowSeed, *k) }
+// hashKey is the hash every table uses for k: wyhash's multiply-and-fold
+// over the key's five words, each mixed with a random seed — 3 ns where
+// maphash.Comparable of the 40-byte key takes 34 (once per packet).
+func hashKey(k *flowKey) uint64 {
+	a := mulFold(k.loHi^flowSeeds[0], k.loLo^flowSeeds[1])
+	b := mulFold(k.hiHi^flowSeeds[2], k.hiLo^flowSeeds[3])
+	return mulFold(a^k.ports, b^flowSeeds[4])
+}
+
+// mulFold is the 128-bit product of a and b, its halves xored.
+func mulFold(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
 
 func (c *Conn) flowKey() *flowKey   { return &c.key }
 func (e *embryo) flowKey() *flowKey { return &e.key }

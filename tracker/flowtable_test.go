@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"testing"
 	"unsafe"
 )
@@ -69,5 +70,28 @@ func TestHalves(t *testing.T) {
 func TestConnSize(t *testing.T) {
 	if n := unsafe.Sizeof(Conn{}); n > 1536 {
 		t.Errorf("Conn is %d bytes, over the 1,536-byte size class", n)
+	}
+}
+
+// TestHashSpread: keys that differ in one field only (a client's ports, a
+// scan's addresses) spread over a table's slots as random ones would.
+func TestHashSpread(t *testing.T) {
+	const n, buckets = 1 << 16, 1 << 14
+	for name, key := range map[string]func(i int) flowKey{
+		"ports":     func(i int) flowKey { return flowKey{0, 0xffff0a000001, 0, 0xffffc6336414, uint64(i)<<16 | 443} },
+		"addresses": func(i int) flowKey { return flowKey{0, 0xffff0a000000 + uint64(i), 0, 0xffffc6336414, 40000<<16 | 80} },
+		"ipv6": func(i int) flowKey {
+			return flowKey{0x20010db800000000, uint64(i) << 32, 0x20010db8ffff0000, 1, 40000<<16 | 80}
+		},
+	} {
+		var load [buckets]int
+		for i := range n {
+			k := key(i)
+			load[hashKey(&k)&(buckets-1)]++
+		}
+		// n/buckets = 4 per bucket; a random hash makes the fullest ~15.
+		if most := slices.Max(load[:]); most > 20 {
+			t.Errorf("%s: %d keys in one of %d slots", name, most, buckets)
+		}
 	}
 }
