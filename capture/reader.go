@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"slices"
 
@@ -266,6 +267,28 @@ func (s *source) close() error {
 // after every complete packet before the damage. Both are sticky.
 func (r *Reader) Next(seg *tcp.Segment) (Kind, error) {
 	return r.next(seg)
+}
+
+// TCP returns the TCP segments still to be read, in order, skipping every
+// other packet (Stats counts them); the segment is overwritten by the next
+// one. It ends at the end of the input, or after yielding the damage that
+// stopped it (a *FileError) with a nil segment.
+func (r *Reader) TCP() iter.Seq2[*tcp.Segment, error] {
+	return func(yield func(*tcp.Segment, error) bool) {
+		var seg tcp.Segment
+		for {
+			kind, err := r.next(&seg)
+			switch {
+			case err == io.EOF:
+				return
+			case err != nil:
+				yield(nil, err)
+				return
+			case kind == KindTCP && !yield(&seg, nil):
+				return
+			}
+		}
+	}
 }
 
 // Read decodes up to len(segs) packets into segs and their kinds into kinds

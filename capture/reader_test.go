@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -613,6 +614,55 @@ func TestModifiedPcap(t *testing.T) {
 		want.Time, want.Packet = int64(100+i)*1e9+5000, uint64(i+1)
 		if g.kind != KindTCP || g.seg != want {
 			t.Errorf("packet %d: %v %+v", i+1, g.kind, g.seg)
+		}
+	}
+}
+
+// TestTCPIterator: Reader.TCP yields exactly the TCP segments Next gives,
+// in order, skipping the other packets; on damage it ends with the error.
+func TestTCPIterator(t *testing.T) {
+	pkts, _ := ethernetPackets(t)
+	file := pcapBytes(binary.LittleEndian, false, LinkEthernet, 65535, pkts...)
+	for _, damaged := range []bool{false, true} {
+		data := file
+		if damaged {
+			data = append(append([]byte(nil), file...), "garbage"...)
+		}
+		path := writeTemp(t, "in", data)
+		r, err := Files([]string{path}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, wantErr := readAll(t, r)
+		r.Close()
+		var want []tcp.Segment
+		for _, res := range all {
+			if res.kind == KindTCP {
+				want = append(want, res.seg)
+			}
+		}
+		if len(want) == 0 || len(want) == len(all) {
+			t.Fatalf("%d TCP segments of %d packets: the test needs both kinds", len(want), len(all))
+		}
+		r, err = Files([]string{path}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []tcp.Segment
+		var gotErr error
+		for seg, err := range r.TCP() {
+			if err != nil {
+				gotErr = err
+				continue
+			}
+			got = append(got, *seg)
+		}
+		r.Close()
+		if !slices.Equal(got, want) {
+			t.Errorf("damaged %v: %d segments, want %d", damaged, len(got), len(want))
+		}
+		if damaged != (gotErr != nil) || damaged && gotErr.Error() != wantErr.Error() {
+			t.Errorf("damaged %v: error %v, Next gave %v", damaged, gotErr, wantErr)
 		}
 	}
 }

@@ -1,13 +1,10 @@
 package report
 
 import (
-	"errors"
-	"io"
 	"path/filepath"
 	"testing"
 
 	"github.com/tcptrace/tcptrace/capture"
-	"github.com/tcptrace/tcptrace/tcp"
 	"github.com/tcptrace/tcptrace/tracker"
 )
 
@@ -27,18 +24,11 @@ func kernelConns(tb testing.TB) []*tracker.Conn {
 			tb.Fatal(err)
 		}
 		tr := tracker.New(tracker.Config{OnDone: func(c *tracker.Conn) { conns = append(conns, c) }})
-		var seg tcp.Segment
-		for {
-			k, err := r.Next(&seg)
+		for seg, err := range r.TCP() {
 			if err != nil {
-				if !errors.Is(err, io.EOF) {
-					tb.Fatal(path, err)
-				}
-				break
+				tb.Fatal(path, err)
 			}
-			if k == capture.KindTCP {
-				tr.Process(&seg)
-			}
+			tr.Process(seg)
 		}
 		tr.Finish()
 		r.Close()

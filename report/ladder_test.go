@@ -94,20 +94,12 @@ func (a *analysis) ladders(t testing.TB, conns []*tracker.Conn, opt report.Ladde
 		t.Fatal(err)
 	}
 	defer r.Close()
-	var seg tcp.Segment
-	for {
-		kind, err := r.Next(&seg)
-		if err == io.EOF {
-			break
-		}
+	for seg, err := range r.TCP() {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if kind != capture.KindTCP {
-			continue
-		}
 		for _, l := range out {
-			l.Add(&seg) // a ladder ignores other connections' segments
+			l.Add(seg) // a ladder ignores other connections' segments
 		}
 	}
 	return out

@@ -2,10 +2,6 @@ package tracker
 
 import (
 	"bytes"
-	"github.com/tcptrace/tcptrace/capture"
-	"github.com/tcptrace/tcptrace/synth"
-	"github.com/tcptrace/tcptrace/tcp"
-	"io"
 	"math"
 	"math/rand/v2"
 	"net/netip"
@@ -14,6 +10,10 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+
+	"github.com/tcptrace/tcptrace/capture"
+	"github.com/tcptrace/tcptrace/synth"
+	"github.com/tcptrace/tcptrace/tcp"
 )
 
 // TestWordsRoundTrip: appendWords and readWords give back every word, zero
@@ -197,17 +197,11 @@ func decodeAll(t testing.TB, data []byte) []tcp.Segment {
 	}
 	defer r.Close()
 	var segs []tcp.Segment
-	for {
-		var seg tcp.Segment
-		kind, err := r.Next(&seg)
-		if err == io.EOF {
-			return segs
-		}
+	for seg, err := range r.TCP() {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if kind == capture.KindTCP {
-			segs = append(segs, seg)
-		}
+		segs = append(segs, *seg)
 	}
+	return segs
 }

@@ -3,13 +3,11 @@ package main
 import (
 	"bytes"
 	"cmp"
-	"io"
 	"slices"
 	"testing"
 
 	"github.com/tcptrace/tcptrace/capture"
 	"github.com/tcptrace/tcptrace/report"
-	"github.com/tcptrace/tcptrace/tcp"
 	"github.com/tcptrace/tcptrace/tracker"
 )
 
@@ -42,18 +40,11 @@ func TestJSONStreamHeldConnections(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for {
-			var seg tcp.Segment
-			kind, err := r.Next(&seg)
-			if err == io.EOF {
-				break
-			}
+		for seg, err := range r.TCP() {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if kind == capture.KindTCP {
-				tr.Process(&seg)
-			}
+			tr.Process(seg)
 		}
 		r.Close()
 		tr.Finish()

@@ -12,7 +12,6 @@ import (
 
 	"github.com/tcptrace/tcptrace/capture"
 	"github.com/tcptrace/tcptrace/report"
-	"github.com/tcptrace/tcptrace/tcp"
 	"github.com/tcptrace/tcptrace/tracker"
 )
 
@@ -253,21 +252,13 @@ func buildLadders(files []string, filter string, conns []*tracker.Conn, opt repo
 		return ladders, err
 	}
 	defer r.Close()
-	var seg tcp.Segment
-	for {
-		kind, err := r.Next(&seg)
-		if err == io.EOF {
-			break
-		}
+	for seg, err := range r.TCP() {
 		if err != nil {
 			return ladders, err
 		}
-		if kind != capture.KindTCP {
-			continue
-		}
 		for _, l := range byKey[keyFor(seg.Src, seg.Dst)] {
 			if c := l.Conn(); seg.Packet >= c.FirstPacket && seg.Packet <= c.LastPacket {
-				l.Add(&seg)
+				l.Add(seg)
 			}
 		}
 	}
