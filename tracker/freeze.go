@@ -291,8 +291,7 @@ func (z *Freezer) decode(f *frozenConn, c *Conn) {
 	words := (*[connWords]uint64)(unsafe.Pointer(&z.scratch))
 	data = readWords(words[:], like.conn[:], data, &b)
 	tr := c.Transitions[:0]
-	clear(tr[:cap(tr)]) // no stale notes beyond what is rebuilt
-	*c = z.scratch      // all its pointer words are zero
+	*c = z.scratch // all its pointer words are zero
 	z.scratch = Conn{}
 	var ft frozenTransition
 	for i := range int(n) {
@@ -314,6 +313,7 @@ func (z *Freezer) decode(f *frozenConn, c *Conn) {
 	if len(data) != 0 {
 		panic(fmt.Sprintf("tracker: frozen connection %d: %d bytes left over after thawing", f.id, len(data)))
 	}
+	clear(tr[len(tr):cap(tr)]) // no stale notes kept alive past what was rebuilt
 	c.Transitions = tr
 	c.ref, c.key = f.ref, f.key
 	if x := f.extra; x != nil {
